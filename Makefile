@@ -1,0 +1,46 @@
+# Two entry points a fresh machine needs (see README):
+#   make run   set up and run reviewbot's main job on the embedded default (SQLite)
+#   make test  set up and pass the tests (SQLite and PostgreSQL)
+PY       ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+SHARED   ?= $(abspath ..)/shared
+CORPUS   := $(SHARED)/corpus/linux-rdma-2025.git
+DB       ?= sqlite:///reviewbot.db
+
+.PHONY: run test venv system lint bench
+
+$(BIN)/reviewbot: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/reviewbot
+
+# Debian packages and services the tests use; needs root (CI runs as root).
+system:
+	@if [ "$$(id -u)" = 0 ]; then bash .ci/system-setup > .ci/.pg-url; \
+	else echo "not root: skipping apt/PostgreSQL setup (.ci/system-setup)"; : > .ci/.pg-url; fi
+
+run: venv
+	$(BIN)/reviewbot --db $(DB) db upgrade
+	@if [ -d "$(CORPUS)" ]; then \
+	  $(BIN)/reviewbot --db $(DB) ingest --epoch $(CORPUS) --list linux-rdma; \
+	else \
+	  $(BIN)/reviewbot --db $(DB) ingest --lore https://lore.kernel.org/linux-rdma --list linux-rdma; \
+	fi
+	$(BIN)/reviewbot --db $(DB) stats
+	$(BIN)/reviewbot --db $(DB) queue | head -n 40
+
+test: system venv
+	REVIEWBOT_TEST_PG_URL="$${REVIEWBOT_TEST_PG_URL:-$$(tail -n 1 .ci/.pg-url)}" \
+	  $(BIN)/pytest -q -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check reviewbot tests bench
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/route.py

@@ -1,0 +1,107 @@
+"""core.model.Message <-> compact JSON, so reassembly never reparses raw mail.
+
+Field names are kept (readable in the database); empty/default values are
+omitted to keep the column small. Decoding is strict about types it knows.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from reviewbot.core.model import (
+    AppliedNotice,
+    Message,
+    MessageId,
+    MessageKind,
+    PullRequest,
+    Subject,
+    Trailer,
+    TrailerKind,
+)
+
+CODEC_VERSION = 1  # bump when the shape changes; `reviewbot reparse` rewrites every row
+
+
+def _trailer_out(t: Trailer) -> list[Any]:
+    return [t.kind.value, t.name, t.email, t.value, t.qualifier, t.source]
+
+
+def _trailer_in(v: list[Any]) -> Trailer:
+    kind, name, email, value, qualifier, source = v
+    return Trailer(TrailerKind(kind), name, email, value, qualifier,
+                   MessageId(source) if source is not None else None)
+
+
+_SUBJECT_DEFAULTS = Subject(raw="", title="")
+_SUBJECT_FIELDS = Subject.__slots__
+_MESSAGE_DEFAULTS = {
+    "in_reply_to": None, "references": (), "author_name": "", "author_email": "",
+    "files": (), "patch_id": None, "trailers": (), "change_id": None,
+    "base_commit": None, "linked_ids": (), "is_bot": False, "applied": None,
+    "pull": None, "warnings": (),
+}
+
+
+def encode_message(m: Message) -> str:
+    subj: dict[str, Any] = {}
+    for name in _SUBJECT_FIELDS:
+        value = getattr(m.subject, name)
+        if name in ("raw", "title") or value != getattr(_SUBJECT_DEFAULTS, name):
+            subj[name] = list(value) if isinstance(value, tuple) else value
+    d: dict[str, Any] = {
+        "message_id": m.message_id,
+        "subject": subj,
+        "from_name": m.from_name,
+        "from_email": m.from_email,
+        "date": m.date.astimezone(UTC).isoformat(),
+        "kind": m.kind.value,
+    }
+    for name, default in _MESSAGE_DEFAULTS.items():
+        value = getattr(m, name)
+        if value == default:
+            continue
+        if name == "trailers":
+            d[name] = [_trailer_out(t) for t in value]
+        elif name == "applied":
+            d[name] = [value.branch, value.partial, list(value.commits), value.by_bot]
+        elif name == "pull":
+            d[name] = [value.url, value.ref, value.base_commit, value.tip_commit]
+        elif isinstance(value, tuple):
+            d[name] = list(value)
+        else:
+            d[name] = value
+    return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_message(text: str) -> Message:
+    d = json.loads(text)
+    s = d["subject"]
+    if "tags" in s:
+        s["tags"] = tuple(s["tags"])
+    kwargs: dict[str, Any] = {
+        "message_id": MessageId(d["message_id"]),
+        "subject": Subject(**s),
+        "from_name": d["from_name"],
+        "from_email": d["from_email"],
+        "date": datetime.fromisoformat(d["date"]),
+        "kind": MessageKind(d["kind"]),
+    }
+    for name in _MESSAGE_DEFAULTS:
+        if name not in d:
+            continue
+        value = d[name]
+        if name == "trailers":
+            kwargs[name] = tuple(_trailer_in(t) for t in value)
+        elif name == "applied":
+            kwargs[name] = AppliedNotice(value[0], value[1], tuple(value[2]), value[3])
+        elif name == "pull":
+            kwargs[name] = PullRequest(*value)
+        elif name in ("references", "linked_ids"):
+            kwargs[name] = tuple(MessageId(x) for x in value)
+        elif isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return Message(**kwargs)
