@@ -1,0 +1,47 @@
+"""`reviewbot run [--once]`: the daemon. The composition root lives here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+
+from reviewbot.adapters import locks
+from reviewbot.adapters.systemd import Notifier
+from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
+from reviewbot.daemon import Daemon, Poller
+from reviewbot.wiring import SourceError, build_source
+
+log = logging.getLogger(__name__)
+
+
+def build_daemon(args: argparse.Namespace) -> Daemon:
+    """Settings -> store (migrated), sources, locks, notifier. Fails fast on bad config."""
+    conf = settings(args)
+    if not conf.sources:
+        raise CommandError("no [[sources]] configured: `run` polls the sources of the settings "
+                           "file (see deploy/config.example.toml); use `ingest` for one-off runs")
+    interval = args.interval if args.interval is not None else conf.poll_interval
+    try:
+        pollers = [Poller(s.list_name, build_source(s), interval) for s in conf.sources]
+    except SourceError as exc:
+        raise CommandError(str(exc)) from exc
+    store = open_store(args)  # migrations run before READY=1 is ever sent
+    return Daemon(store=store, pollers=pollers, locks=locks.for_engine(store.engine),
+                  notifier=Notifier(os.environ))
+
+
+def _run(args: argparse.Namespace) -> int:
+    daemon = build_daemon(args)
+    return asyncio.run(daemon.run(once=args.once))
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="the daemon: poll every configured source on its interval",
+                       description="Stops cleanly on SIGTERM/SIGINT after the current batch.")
+    p.add_argument("--once", action="store_true",
+                   help="poll every source once and exit (for cron and tests); exit 1 if any failed")
+    p.add_argument("--interval", type=float, metavar="SECONDS",
+                   help="override the configured poll interval")
+    p.set_defaults(func=run_guarded(_run))
