@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from reviewbot import __version__
 
 # Explicit registry: add a module name here when you add a command module.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "ingest", "series", "queue", "stats", "reparse", "db", "policy", "run", "route",
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1

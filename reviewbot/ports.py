@@ -7,12 +7,13 @@ instead of pretending they are async.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from reviewbot.core.model import MessageId
+from reviewbot.core.model import Message, MessageId, SeriesId
+from reviewbot.core.series import Assembly
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +56,104 @@ class Source(Protocol):
 
     def batches(self, cursor: str | None) -> Iterator[Batch]:
         """Yield everything after `cursor` (None: from the beginning), oldest first."""
+        ...
+
+
+# -- storage: what the ingest service hands the Store, and gets back --------------
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A mail that parsed."""
+
+    mail: RawMail
+    message: Message
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A mail the parser refused: it goes to quarantine with the reason."""
+
+    mail: RawMail
+    reason: str
+    sha256: str
+    message_id: MessageId | None  # best effort, for people looking at the quarantine
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A public-inbox deletion, by Message-ID and/or by the exact bytes' hash."""
+
+    message_id: MessageId | None
+    sha256: str | None
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    new: int = 0
+    duplicates: int = 0  # Message-ID already stored (identical or not)
+    quarantined: int = 0  # newly quarantined (a quarantined mail seen again is not counted)
+    deleted: int = 0  # messages newly marked deleted
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRaw:
+    """One stored raw mail, for reparse. `ref` is opaque to the service."""
+
+    ref: int
+    quarantined: bool
+    raw: bytes
+    received: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReparseOutcome:
+    updated: int = 0  # stored messages whose parsed form changed
+    recovered: int = 0  # quarantined mails that now parse
+    quarantined: int = 0  # stored messages that no longer parse (moved, bytes kept)
+
+
+class Store(Protocol):
+    """Messages, quarantine, cursors and assembled series (adapters/sqlstore.py)."""
+
+    def get_cursor(self, key: str) -> str | None: ...
+
+    def store_batch(
+        self,
+        *,
+        list_name: str,
+        source_key: str,
+        cursor: str | None,
+        parsed: Sequence[Parsed],
+        rejected: Sequence[Rejected],
+        removals: Sequence[Removal],
+    ) -> BatchOutcome:
+        """Store everything and the cursor in ONE transaction; idempotent."""
+        ...
+
+    def assembly_stale(self) -> bool: ...
+
+    def series_count(self) -> int: ...
+
+    def live_messages(
+        self, known: Mapping[MessageId, tuple[str, Message]] | None = None
+    ) -> list[Message]:
+        """Every stored, not deleted, parsed message. `known` (Message-ID -> (sha256,
+        Message)) holds messages the caller parsed already; rows with that sha256 are
+        returned from it instead of being decoded again."""
+        ...
+
+    def save_assembly(self, assembly: Assembly, states: Mapping[SeriesId, str]) -> None:
+        """Replace the stored series by this assembly (only changed rows are written)."""
+        ...
+
+    def stored_raw(self, chunk: int) -> Iterator[list[StoredRaw]]:
+        """Every stored and quarantined raw mail, in chunks."""
+        ...
+
+    def apply_reparse(
+        self, results: Sequence[tuple[StoredRaw, Message | str, str]]
+    ) -> ReparseOutcome:
+        """Per mail: the new Message, or the reason it failed; plus its sha256."""
         ...

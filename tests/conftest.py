@@ -8,9 +8,13 @@ REVIEWBOT_SHARED overrides it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The parametrised `store` fixture (SQLite | PostgreSQL) and corpus helpers.
+pytest_plugins = ["tests.sqlfixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("REVIEWBOT_SHARED", REPO_ROOT.parent / "shared"))
@@ -33,3 +37,16 @@ def kernel_maintainers() -> Path:
     if not KERNEL_MAINTAINERS.exists():
         raise FileNotFoundError(f"MAINTAINERS missing at {KERNEL_MAINTAINERS}")
     return KERNEL_MAINTAINERS
+
+
+@pytest.fixture(scope="session")
+def lore_server(corpus_git: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real public-inbox-httpd serving the corpus with a full index."""
+    from tests.pi_server import PublicInboxServer
+
+    server = PublicInboxServer(corpus_git, tmp_path_factory.mktemp("public-inbox"))
+    server.start()
+    try:
+        yield server.base_url
+    finally:
+        server.stop()

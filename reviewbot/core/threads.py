@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from reviewbot.core.model import Message, MessageId, MessageKind
 
@@ -38,9 +38,14 @@ def total(msg: Message) -> int:
     return max(n, slot(msg))
 
 
-def order_key(msg: Message) -> tuple[str, str]:
+def declared_total(msg: Message) -> int:
+    """N as written in the subject (what the sender's tooling stamped on every part)."""
+    return msg.subject.total or 1
+
+
+def order_key(msg: Message) -> tuple[datetime, str]:
     """Deterministic tie-break: Date: first, Message-ID second."""
-    return (msg.date.isoformat(), msg.message_id)
+    return (msg.date, msg.message_id)
 
 
 def nearest_refs(msg: Message) -> Iterator[MessageId]:
@@ -84,7 +89,9 @@ class _UnionFind:
 
 def _compatible(child: Message, parent: Message) -> bool:
     """Can `child` sit in the same series as the posting it replies to?"""
-    if total(child) != total(parent):
+    if declared_total(child) != declared_total(parent):
+        return False
+    if child.from_email != parent.from_email:  # someone else's patch in the thread
         return False
     if slot(parent) >= slot(child):  # covers and 1/N are never below another posting
         return False
@@ -104,9 +111,11 @@ def group_postings(postings: Mapping[MessageId, Message]) -> list[list[Message]]
        that one is compatible (same version and total, lower slot); an
        incompatible posting (an older version, another series) makes it a root,
        so a new series sent In-Reply-To an old thread stays a new series.
-    2. If no ancestor posting is present (a cross-posted series of which this
-       list got only some patches), patches sharing a thread root, version
-       and total are grouped.
+    2. Otherwise (no ancestor posting is present, as in a cross-posted series
+       of which this list got only some patches, or the nearest one is of
+       another version or total), patches sharing a thread root, sender,
+       version and total are grouped: siblings of a v2 sent below v1, or a 1/2 and 2/2
+       sent below an unrelated single patch.
     3. Unthreaded postings of one sender, version and total within 20 minutes
        are merged, as Patchwork does.
     """
@@ -115,18 +124,20 @@ def group_postings(postings: Mapping[MessageId, Message]) -> list[list[Message]]
         uf.find(msg.message_id)
         if msg.kind is MessageKind.COVER:
             continue
+        joined = False
         for ref in nearest_refs(msg):
             anc = postings.get(ref)
             if anc is None:
                 continue  # absent, or a reply: look further up
             if _compatible(msg, anc):
                 uf.union(msg.message_id, anc.message_id)
+                joined = True
             break
-        else:
-            root = thread_root(msg)
-            if root is not None:
-                label = msg.subject.version_label
-                uf.union(msg.message_id, f"\0virtual\0{root}\0{label}\0{total(msg)}")
+        root = thread_root(msg)
+        if not joined and root is not None:
+            label = msg.subject.version_label
+            key = f"{root}\0{label}\0{declared_total(msg)}\0{msg.from_email}"
+            uf.union(msg.message_id, "\0virtual\0" + key)
 
     clusters: dict[str, list[Message]] = defaultdict(list)
     for msg in postings.values():
@@ -156,8 +167,8 @@ def _merge_unthreaded(groups: list[list[Message]]) -> list[list[Message]]:
     out: list[list[Message]] = []
     for group in groups:
         head = group[0]
-        if total(head) > 1 and all(_has_no_threading(m) for m in group):
-            key = (head.from_email, head.subject.version_label, total(head))
+        if declared_total(head) > 1 and all(_has_no_threading(m) for m in group):
+            key = (head.from_email, head.subject.version_label, declared_total(head))
             buckets[key].append(group)
         else:
             out.append(group)

@@ -1,0 +1,162 @@
+"""Benchmark: ingest the whole shared corpus from its epoch into a fresh SQLite DB.
+
+Each run is a fresh subprocess (so ru_maxrss is that run's peak RSS):
+  baseline  read the same messages with one `git cat-file --batch` and parse
+            each with email.parser.BytesParser(policy=compat32)
+  ingest    EpochSource -> parse -> SqlStore (one transaction per batch) ->
+            reassembly of every series, into a fresh SQLite file in a tmp dir
+Repeats each 3 times (--repeat) and prints medians and the ratio.
+Usage: .venv/bin/python bench/ingest.py [--corpus PATH] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import compat32
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("REVIEWBOT_SHARED", ROOT.parent / "shared")) / "corpus" / \
+    "linux-rdma-2025.git"
+TARGET_RATE = 3000.0
+TARGET_RSS_MB = 250.0
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (git): robust to a busy box."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def baseline(corpus: Path) -> dict[str, float]:
+    cpu0 = _cpu()
+    started = time.perf_counter()
+    commits = subprocess.run(["git", "--git-dir", str(corpus), "rev-list", "--reverse", "master"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    proc = subprocess.Popen(["git", "--git-dir", str(corpus), "cat-file", "--batch"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def feed() -> None:
+        stdin.write("".join(f"{c}:m\n" for c in commits).encode())
+        stdin.close()
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    parser = BytesParser(policy=compat32)
+    n = 0
+    for _ in commits:
+        size = int(proc.stdout.readline().split()[2])
+        parser.parsebytes(proc.stdout.read(size))
+        proc.stdout.read(1)
+        n += 1
+    writer.join()
+    proc.wait()
+    return {"messages": n, "seconds": time.perf_counter() - started, "cpu": _cpu() - cpu0,
+            "rss_mb": _rss_mb()}
+
+
+def ingest(corpus: Path) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT))
+    from reviewbot.adapters import sqlmigrate
+    from reviewbot.adapters.epoch import EpochSource
+    from reviewbot.adapters.sqlstore import SqlStore, make_engine
+    from reviewbot.service import ingest as run_ingest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        sqlmigrate.upgrade(engine)  # schema setup is not part of the timed ingest
+        store = SqlStore(engine)
+        cpu0 = _cpu()
+        started = time.perf_counter()
+        source = EpochSource("linux-rdma", [corpus])
+        try:
+            report = run_ingest(source, store, list_name="linux-rdma")
+        finally:
+            source.close()
+        seconds = time.perf_counter() - started
+        cpu = _cpu() - cpu0
+        t1 = time.perf_counter()
+        from reviewbot.service import reassemble
+        reassemble(store, force=True)
+        reassembly = time.perf_counter() - t1
+        size = sum(f.stat().st_size for f in Path(tmp).iterdir())
+        engine.dispose()
+    return {"messages": report.messages, "new": report.new, "duplicates": report.duplicates,
+            "quarantined": report.quarantined, "series": report.series or 0,
+            "seconds": seconds, "cpu": cpu, "reassembly_seconds": reassembly, "rss_mb": _rss_mb(),
+            "db_mb": size / 2**20}
+
+
+def _child(kind: str, corpus: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--one", kind, "--corpus", str(corpus)],
+                         capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--one", choices=["baseline", "ingest"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps((baseline if args.one == "baseline" else ingest)(args.corpus)))
+        return 0
+    if not (args.corpus / "HEAD").exists():
+        print(f"corpus not found at {args.corpus}", file=sys.stderr)
+        return 1
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "ingest": []}
+    for i in range(args.repeat):
+        for kind in runs:
+            r = _child(kind, args.corpus)
+            runs[kind].append(r)
+            rate = r["messages"] / r["seconds"]
+            print(f"run {i + 1} {kind:<8} {r['messages']:.0f} msgs {r['seconds']:6.2f} s "
+                  f"(cpu {r['cpu']:5.2f} s) {rate:7.0f} msg/s  peak RSS {r['rss_mb']:6.1f} MB",
+                  flush=True)
+
+    def med(kind: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[kind])
+
+    base_rate = med("baseline", "messages") / med("baseline", "seconds")
+    ing_rate = med("ingest", "messages") / med("ingest", "seconds")
+    last = runs["ingest"][-1]
+    print(f"\nmedians over {args.repeat} runs")
+    print(f"  baseline (cat-file + BytesParser compat32): {base_rate:7.0f} msg/s, "
+          f"{med('baseline', 'seconds'):.2f} s, peak RSS {med('baseline', 'rss_mb'):.1f} MB")
+    print(f"  ingest (epoch -> parse -> SQLite -> series): {ing_rate:7.0f} msg/s, "
+          f"{med('ingest', 'seconds'):.2f} s, peak RSS {med('ingest', 'rss_mb'):.1f} MB")
+    print(f"  ingest / baseline throughput ratio: {ing_rate / base_rate:.2f} (wall), "
+          f"{med('baseline', 'cpu') / med('ingest', 'cpu'):.2f} (by CPU seconds)")
+    print(f"  CPU seconds: baseline {med('baseline', 'cpu'):.2f}, ingest {med('ingest', 'cpu'):.2f}"
+          f" -> {med('ingest', 'messages') / med('ingest', 'cpu'):.0f} msg per CPU-second; "
+          f"load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"  reassembly alone (forced): {med('ingest', 'reassembly_seconds'):.2f} s")
+    print(f"  result: {last['new']:.0f} new, {last['duplicates']:.0f} duplicates, "
+          f"{last['quarantined']:.0f} quarantined, {last['series']:.0f} series, "
+          f"database {last['db_mb']:.1f} MB")
+    ok = ing_rate >= TARGET_RATE and med("ingest", "rss_mb") < TARGET_RSS_MB
+    print(f"  target >= {TARGET_RATE:.0f} msg/s and < {TARGET_RSS_MB:.0f} MB: "
+          f"{'met' if ok else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

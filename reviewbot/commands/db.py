@@ -1,0 +1,90 @@
+"""`reviewbot db upgrade`, and how every command opens the database.
+
+Every command brings the schema to the newest migration before use (a fresh
+SQLite file is created and migrated on first use), so `db upgrade` is only
+needed to migrate ahead of time, e.g. in a systemd ExecStartPre.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from reviewbot import config
+from reviewbot.adapters import sqlmigrate
+from reviewbot.adapters.sqlstore import SqlStore, make_engine
+
+log = logging.getLogger(__name__)
+
+
+class CommandError(RuntimeError):
+    """A clear message for the user; the command exits 1."""
+
+
+def settings(args: argparse.Namespace) -> config.Settings:
+    try:
+        return config.load(getattr(args, "config", None), os.environ)
+    except config.ConfigError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def open_store(args: argparse.Namespace, *, upgrade: bool = True) -> SqlStore:
+    url = settings(args).database(getattr(args, "db", None), os.environ)
+    try:
+        engine = make_engine(url)
+        if upgrade:
+            before, after = sqlmigrate.upgrade(engine)
+            if before != after:
+                log.info("database %s migrated from %s to %s", engine.url, before, after)
+    except (SQLAlchemyError, sqlmigrate.MigrationsNotFound, ValueError) as exc:
+        raise CommandError(f"cannot open database {url}: {exc}") from exc
+    return SqlStore(engine)
+
+
+def run_guarded(func: object) -> object:
+    """Wrap a command so CommandError becomes `reviewbot: error: ...` and exit 1."""
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args))  # type: ignore[operator]
+        except CommandError as exc:
+            print(f"reviewbot: error: {exc}", file=sys.stderr)
+            return 1
+        except BrokenPipeError:
+            # `reviewbot queue | head`: the reader left; not an error worth a traceback.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+    return wrapper
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    store = open_store(args, upgrade=False)
+    try:
+        before, after = sqlmigrate.upgrade(store.engine)
+    except (SQLAlchemyError, sqlmigrate.MigrationsNotFound) as exc:
+        raise CommandError(f"migration failed: {exc}") from exc
+    url = store.engine.url.render_as_string(hide_password=True)
+    if before == after:
+        print(f"{url}: schema is current ({after})")
+    else:
+        print(f"{url}: upgraded {before or 'empty'} -> {after}")
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    store = open_store(args, upgrade=False)
+    print(f"current {sqlmigrate.current_revision(store.engine) or 'empty'}, "
+          f"head {sqlmigrate.head_revision()}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("db", help="database schema (Alembic migrations)")
+    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = dbsub.add_parser("upgrade", help="run migrations up to the newest schema")
+    up.set_defaults(func=run_guarded(_upgrade))
+    cur = dbsub.add_parser("current", help="show the schema revision")
+    cur.set_defaults(func=run_guarded(_current))

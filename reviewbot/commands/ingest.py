@@ -1,0 +1,94 @@
+"""`reviewbot ingest`: read a source into the database, then reassemble series."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
+from reviewbot.config import SourceSettings
+from reviewbot.service import IngestReport, ingest
+from reviewbot.wiring import SourceError, build_source
+
+
+def _sources(args: argparse.Namespace) -> list[SourceSettings]:
+    given = [k for k in ("epoch", "lore", "mbox") if getattr(args, k)]
+    if len(given) > 1:
+        raise CommandError("give one kind of source: --epoch, --lore or --mbox")
+    if given:
+        if not args.list:
+            raise CommandError(f"--{given[0]} needs --list NAME (e.g. --list linux-rdma)")
+        if args.epoch:
+            return [SourceSettings(args.list, epochs=tuple(Path(e) for e in args.epoch))]
+        if args.lore:
+            return [SourceSettings(args.list, lore=args.lore.rstrip("/"))]
+        return [SourceSettings(args.list, mbox=Path(args.mbox))]
+    configured = settings(args).sources
+    if args.list:
+        configured = tuple(s for s in configured if s.list_name == args.list)
+    if not configured:
+        raise CommandError("nothing to ingest: give --epoch PATH, --lore URL or --mbox FILE "
+                           "with --list NAME, or configure [[sources]] in the settings file")
+    return list(configured)
+
+
+class _Progress:
+    """A one-line, self-overwriting progress display; only on a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, r: IngestReport) -> None:
+        rate = r.messages / max(time.monotonic() - self.start, 1e-6)
+        sys.stderr.write(f"\r{self.label}: {r.messages} messages ({r.new} new, "
+                         f"{r.quarantined} quarantined) {rate:.0f}/s ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _run(args: argparse.Namespace) -> int:
+    sources = _sources(args)
+    store = open_store(args)
+    for s in sources:
+        started = time.monotonic()
+        with ExitStack() as stack:
+            try:
+                source = build_source(s)
+            except SourceError as exc:
+                raise CommandError(str(exc)) from exc
+            if hasattr(source, "close"):
+                stack.callback(source.close)
+            progress = _Progress(f"{s.list_name} ({s.kind})") if sys.stderr.isatty() else None
+            try:
+                report = ingest(source, store, list_name=s.list_name, progress=progress)
+            except (OSError, RuntimeError) as exc:  # EpochError and friends are RuntimeErrors
+                raise CommandError(f"{s.list_name}: {exc} (batches already stored are kept; "
+                                   "run the same command again to resume)") from exc
+            finally:
+                if progress is not None:
+                    progress.done()
+        print(report.summary(time.monotonic() - started))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "ingest", help="read a list archive into the database and assemble series",
+        description="Without a source option, ingests every [[sources]] of the settings "
+                    "file (only those of --list NAME when given).")
+    p.add_argument("--list", metavar="NAME", help="the list's name, e.g. linux-rdma")
+    p.add_argument("--epoch", metavar="PATH", action="append",
+                   help="public-inbox v2 epoch git dir or inbox dir (repeatable)")
+    p.add_argument("--lore", metavar="URL", help="public-inbox-httpd list URL")
+    p.add_argument("--mbox", metavar="FILE", help="mbox file or maildir")
+    p.set_defaults(func=run_guarded(_run))

@@ -1,0 +1,185 @@
+"""A series' history as events, and the pure builders that produce them.
+
+`core.backlog.derive_state` replays these; the service builds them from an
+assembled Series and its member Messages (plus applied-detection matches and
+stored manual overrides) with `events_from_series`, so the state is always
+reproducible from data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from reviewbot.core.model import Message, MessageId, MessageKind, Series, TrailerKind
+
+
+class EventKind(StrEnum):
+    POSTED = "posted"  # this revision was posted (a later, higher revision restarts review)
+    REPLY = "reply"  # a reply without review trailers: by author, reviewer, maintainer or bot
+    TRAILER = "trailer"  # Reviewed-by / Acked-by / Tested-by / Nacked-by given
+    NEW_REVISION = "new_revision"  # a newer revision exists: this one is superseded
+    APPLIED = "applied"  # an "Applied, thanks" mail (a hint; commits confirm)
+    COMMITTED = "committed"  # commits in the subsystem's tree apply these patches
+    OVERRIDE = "override"  # a maintainer's manual state
+    CLAIM = "claim"  # a reviewer takes the series
+    RELEASE = "release"  # a reviewer gives it back (decline)
+    ASSIGN = "assign"  # someone (or the assigner) names a reviewer
+
+
+class OverrideAction(StrEnum):
+    SNOOZE = "snooze"  # until a time; wakes by itself
+    DEFER = "defer"  # until reopened or a new revision
+    REJECT = "reject"
+    ARCHIVE = "archive"
+    REOPEN = "reopen"  # clears any of the above
+
+
+# Trailers that carry review meaning; every other kind is ignored by the backlog.
+REVIEW_TRAILERS = frozenset(
+    {TrailerKind.REVIEWED_BY, TrailerKind.ACKED_BY, TrailerKind.TESTED_BY, TrailerKind.NACKED_BY}
+)
+# Bots whose reports mean "the author must fix something" (NIPA treats kbuild this way).
+ERROR_BOTS = frozenset({"lkp@intel.com"})
+
+_ORDER = {kind: n for n, kind in enumerate(EventKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesEvent:
+    at: datetime  # aware
+    kind: EventKind
+    actor: str = ""  # lower-cased address: sender, trailer's person, or who overrode/claimed
+    patches: tuple[int, ...] = ()  # 1-based indexes concerned; () means the whole series
+    trailer: TrailerKind | None = None  # TRAILER only
+    bot: bool = False  # REPLY sent by a bot
+    failure: bool = False  # REPLY from an error bot (build failure): the author's turn
+    partial: bool = False  # APPLIED "(subset)" without saying which
+    action: OverrideAction | None = None  # OVERRIDE only
+    until: datetime | None = None  # OVERRIDE snooze end
+    target: str = ""  # ASSIGN: the reviewer named
+    revision: int = 1  # POSTED / NEW_REVISION: the version number
+    total: int = 1  # POSTED: patches in the series
+    rfc: bool = False  # POSTED as RFC
+    carried: bool = False  # TRAILER in the posting itself (earlier revision, internal review)
+    ref: str = ""  # Message-ID, commit hash or newer series id, for the timeline
+    note: str = ""  # branch, reason, qualifier
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None or (self.until is not None and self.until.tzinfo is None):
+            raise ValueError(f"{self.kind} event needs aware datetimes, got {self.at!r}")
+
+    @property
+    def sort_key(self) -> tuple[datetime, int, str, str, str]:
+        # A total order (repr breaks the last ties), so input order never matters.
+        return (self.at, _ORDER[self.kind], self.ref, self.actor, repr(self))
+
+
+@dataclass(frozen=True, slots=True)
+class CommitMatch:
+    """Applied detection's result: `sha` on `branch` applies these patches of the series."""
+
+    at: datetime  # when the commit was first seen on the branch (or its commit date)
+    sha: str
+    patches: tuple[int, ...]
+    branch: str = ""
+
+
+def merge_events(*streams: Iterable[SeriesEvent]) -> list[SeriesEvent]:
+    """Mail-derived, commit-derived and stored manual events in one deterministic order."""
+    return sorted((e for s in streams for e in s), key=lambda e: e.sort_key)
+
+
+def events_from_series(
+    series: Series,
+    messages: Iterable[Message],
+    *,
+    newer: Series | None = None,
+    commits: Iterable[CommitMatch] = (),
+    error_bots: Collection[str] = ERROR_BOTS,
+) -> list[SeriesEvent]:
+    """Everything the mail and the tree say about one revision, oldest first.
+
+    `messages` are the series' members (patches, cover, replies at any depth);
+    `newer` is the revision that superseded it, if any.
+    """
+    by_id = {m.message_id: m for m in messages}
+    patch_of: dict[MessageId, int] = {p.message_id: p.index for p in series.patches}
+    if series.cover_message_id is not None:
+        patch_of[series.cover_message_id] = 0
+    author = series.author_email.lower()
+    events = [SeriesEvent(
+        at=series.date, kind=EventKind.POSTED, actor=author, revision=series.version,
+        total=series.total, rfc=series.is_rfc, ref=str(series.series_id),
+        patches=tuple(p.index for p in series.patches),
+    )]
+    for msg in sorted(by_id.values(), key=lambda m: (m.date, m.message_id)):
+        if msg.message_id in patch_of:
+            # Trailers carried in the posting itself (from earlier revisions) still count.
+            where = _patches(patch_of[msg.message_id])
+            events.extend(_trailer_events(msg, where, carried=True))
+            continue
+        if msg.kind in (MessageKind.PATCH, MessageKind.COVER) and not msg.subject.is_reply:
+            continue  # another series' posting that happens to be in the thread
+        if msg.date < series.date:
+            # A skewed Date: must not drop a reply from the history; it came after the posting.
+            msg = replace(msg, date=series.date)
+        events.extend(_reply_events(msg, _target(msg, patch_of), error_bots))
+    if newer is not None:
+        events.append(SeriesEvent(
+            at=newer.date, kind=EventKind.NEW_REVISION, actor=newer.author_email.lower(),
+            revision=newer.version, ref=str(newer.series_id)))
+    for c in commits:
+        events.append(SeriesEvent(
+            at=c.at, kind=EventKind.COMMITTED, patches=c.patches, ref=c.sha, note=c.branch))
+    return merge_events(events)
+
+
+def _patches(index: int | None) -> tuple[int, ...]:
+    # The cover letter (0) or an unplaceable reply speaks for the whole series.
+    return () if not index else (index,)
+
+
+def _target(msg: Message, patch_of: dict[MessageId, int]) -> tuple[int, ...]:
+    """Which patch a reply is about: the nearest ancestor that is a patch or the cover."""
+    chain = [msg.in_reply_to] if msg.in_reply_to else []
+    chain.extend(reversed(msg.references))
+    for ancestor in chain:
+        if ancestor in patch_of:
+            return _patches(patch_of[ancestor])
+    return ()
+
+
+def _trailer_events(
+    msg: Message, where: tuple[int, ...], *, carried: bool = False
+) -> list[SeriesEvent]:
+    return [
+        SeriesEvent(at=msg.date, kind=EventKind.TRAILER, actor=t.email.lower(), patches=where,
+                    trailer=t.kind, ref=str(msg.message_id), note=t.qualifier or "",
+                    carried=carried)
+        for t in msg.trailers
+        if t.kind in REVIEW_TRAILERS and t.email
+    ]
+
+
+def _reply_events(
+    msg: Message, where: tuple[int, ...], error_bots: Collection[str]
+) -> list[SeriesEvent]:
+    sender = msg.from_email.lower()
+    if msg.applied is not None:
+        notice = msg.applied
+        return [SeriesEvent(
+            at=msg.date, kind=EventKind.APPLIED, actor=sender, partial=notice.partial,
+            bot=notice.by_bot, ref=" ".join(notice.commits) or str(msg.message_id),
+            note=notice.branch or "")]
+    if msg.is_bot:
+        return [SeriesEvent(
+            at=msg.date, kind=EventKind.REPLY, actor=sender, patches=where, bot=True,
+            failure=sender in error_bots, ref=str(msg.message_id))]
+    trailers = _trailer_events(msg, where)
+    if trailers:
+        return trailers
+    return [SeriesEvent(at=msg.date, kind=EventKind.REPLY, actor=sender, patches=where,
+                        ref=str(msg.message_id))]

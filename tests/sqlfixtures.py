@@ -1,0 +1,268 @@
+"""pytest plugin: the `store` fixture over SQLite and PostgreSQL, plus corpus helpers.
+
+PostgreSQL runs when REVIEWBOT_TEST_PG_URL is set (CI sets it). Each session
+works in its own schema, so the URL may point at any scratch database. When
+the URL is unset, the postgres cases are deselected and the report header
+and summary say so: never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from reviewbot.adapters import sqlmigrate
+from reviewbot.adapters.sqlstore import SqlStore, make_engine
+from reviewbot.core.mail import MalformedMessage
+from reviewbot.core.model import Message, MessageId, MessageKind, Subject
+from reviewbot.ports import Batch, Deletion, RawMail
+
+PG_URL = os.environ.get("REVIEWBOT_TEST_PG_URL", "")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if PG_URL:
+        return f"reviewbot store backends: sqlite, postgres ({sa.make_url(PG_URL)})"
+    return "reviewbot store backends: sqlite only; postgres DESELECTED (no REVIEWBOT_TEST_PG_URL)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        return
+    keep, drop = [], []
+    for item in items:
+        cs = getattr(item, "callspec", None)
+        pg = cs is not None and "postgres" in (cs.params.get("store"), cs.params.get("db_url"))
+        (drop if pg else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        config._reviewbot_pg_deselected = len(drop)  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> None:
+    n = getattr(config, "_reviewbot_pg_deselected", 0)
+    if n:
+        terminalreporter.write_line(  # type: ignore[attr-defined]
+            f"reviewbot: {n} postgres store tests DESELECTED: REVIEWBOT_TEST_PG_URL is unset")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated empty SQLite file, copied per test (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    sqlmigrate.upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_engine() -> Iterator[Engine]:
+    """A migrated private schema in the test PostgreSQL database."""
+    schema = f"rbtest_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    # The schema rides in the URL, so the CLI (given only a URL) lands in it too.
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = sa.create_engine(url)
+    sqlmigrate.upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def _truncate(engine: Engine) -> None:
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename <> 'alembic_version'")]
+        if tables:
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database URL (SQLite file, or a fresh PostgreSQL schema state)."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        engine: Engine = request.getfixturevalue("pg_engine")
+        _truncate(engine)
+        return engine.url.render_as_string(hide_password=False)
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "reviewbot.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """An empty, migrated SqlStore on each backend."""
+    if request.param == "postgres":
+        engine: Engine = request.getfixturevalue("pg_engine")
+        _truncate(engine)
+        yield SqlStore(engine)
+        return
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "reviewbot.db"
+    shutil.copy(template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield SqlStore(engine)
+    engine.dispose()
+
+
+# -- corpus helpers -----------------------------------------------------------------
+
+
+def read_corpus(git_dir: Path, limit: int | None = None) -> list[RawMail]:
+    """The epoch's messages in arrival order, via ONE `git cat-file --batch`."""
+    log = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "log", "--reverse", "--format=%H %ct", "master"],
+        capture_output=True, text=True, check=True).stdout.split("\n")
+    commits = [line.split() for line in log if line][:limit]
+    proc = subprocess.Popen(["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+    request = "".join(f"{c}:m\n" for c, _ in commits).encode()
+
+    def feed() -> None:  # a writer thread, so neither pipe fills up
+        stdin.write(request)
+        stdin.close()
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    mails = []
+    for commit, ts in commits:
+        size = int(proc.stdout.readline().split()[2])
+        raw = proc.stdout.read(size)
+        proc.stdout.read(1)
+        mails.append(RawMail(raw, f"{git_dir}#{commit}", datetime.fromtimestamp(int(ts), UTC)))
+    writer.join()
+    proc.wait()
+    return mails
+
+
+class ListSource:
+    """A Source over a list of items, `size` per batch; cursor = items consumed.
+
+    `fail_after` raises after that many batches were yielded (an interrupted ingest).
+    """
+
+    def __init__(self, items: list[RawMail | Deletion], size: int, key: str = "test:list",
+                 fail_after: int | None = None) -> None:
+        self.items, self.size, self.key, self.fail_after = items, size, key, fail_after
+
+    def batches(self, cursor: str | None) -> Iterator[Batch]:
+        start = int(cursor or 0)
+        for n, i in enumerate(range(start, len(self.items), self.size)):
+            if self.fail_after is not None and n == self.fail_after:
+                raise ConnectionError("archive went away")
+            part = self.items[i:i + self.size]
+            yield Batch(list(part), str(i + len(part)))
+
+
+_HEADERS = BytesHeaderParser(policy=compat32)
+_COUNTER = re.compile(r"\[[^]]*?(\d+)/(\d+)[^]]*\]")
+
+
+def header_parse(raw: bytes, *, fallback_date: datetime | None = None) -> Message:
+    """A stand-in parser (headers only) so store/service tests do not test the parser."""
+    h = _HEADERS.parsebytes(raw)
+    mid = (h.get("Message-ID") or "").strip().strip("<>").strip()
+    if not mid:
+        raise MalformedMessage("no Message-ID header")
+    try:
+        date = parsedate_to_datetime(str(h.get("Date"))).astimezone(UTC)
+    except (TypeError, ValueError):
+        if fallback_date is None:
+            raise MalformedMessage("no usable Date header") from None
+        date = fallback_date
+    subject = " ".join(str(h.get("Subject", "")).split())
+    irt = (h.get("In-Reply-To") or "").strip().strip("<>") or None
+    is_reply = subject.lower().startswith("re:")
+    counter = _COUNTER.search(subject)
+    is_patch = "[patch" in subject.lower() and not is_reply
+    kind = (MessageKind.REPLY if is_reply else MessageKind.PATCH if b"\ndiff --git " in raw
+            else MessageKind.COVER if is_patch else MessageKind.OTHER)
+    refs = tuple(MessageId(r.strip("<>")) for r in str(h.get("References", "")).split())
+    return Message(
+        message_id=MessageId(mid),
+        subject=Subject(raw=subject, title=subject.split("]", 1)[-1].strip(), is_reply=is_reply,
+                        is_patch=is_patch, counter=int(counter[1]) if counter else None,
+                        total=int(counter[2]) if counter else None),
+        from_name="", from_email=str(h.get("From", "")).lower(), date=date, kind=kind,
+        in_reply_to=MessageId(irt) if irt else None, references=refs)
+
+
+def make_epoch(git_dir: Path, mails: list[RawMail]) -> Path:
+    """A public-inbox v2 style epoch (one commit per message, file `m`) via git fast-import."""
+    subprocess.run(["git", "init", "-q", "--bare", str(git_dir)], check=True)
+    stream = bytearray()
+    for n, mail in enumerate(mails, 1):
+        when = int((mail.received or datetime(2025, 1, 1, tzinfo=UTC)).timestamp())
+        stream += b"blob\nmark :%d\ndata %d\n%s\n" % (2 * n, len(mail.raw), mail.raw)
+        msg = b"message %d" % n
+        stream += (b"commit refs/heads/master\nmark :%d\n"
+                   b"committer list <list@example.org> %d +0000\ndata %d\n%s\n"
+                   % (2 * n + 1, when, len(msg), msg))
+        if n > 1:
+            stream += b"from :%d\n" % (2 * n - 1)
+        stream += b"M 100644 :%d m\n\n" % (2 * n)
+    subprocess.run(["git", "--git-dir", str(git_dir), "fast-import", "--quiet"],
+                   input=bytes(stream), check=True)
+    return git_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_mails(corpus_git: Path) -> list[RawMail]:
+    """All 8,487 corpus messages in arrival order (read once per session)."""
+    return read_corpus(corpus_git)
+
+
+@pytest.fixture
+def fresh_sqlite(sqlite_template: Path, tmp_path: Path) -> Iterator[SqlStore]:
+    """A second, independent SQLite store (a reference run to compare against)."""
+    path = tmp_path / "reference.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield SqlStore(engine)
+    engine.dispose()
+
+
+def snapshot(store: SqlStore) -> dict[str, object]:
+    """Everything ingest and reassembly derive, independent of row ids and insert order."""
+    with store.engine.connect() as conn:
+        def rows(sql: str) -> list[tuple[object, ...]]:
+            return sorted(tuple(r) for r in conn.exec_driver_sql(sql))
+
+        return {
+            "messages": rows("SELECT message_id, sha256, deleted, duplicates, parsed FROM message"),
+            "duplicates": rows("SELECT message_id, sha256 FROM duplicate"),
+            "quarantine": rows("SELECT sha256, reason FROM quarantine"),
+            "series": rows("SELECT series_id, digest, state FROM series"),
+            "patches": rows("SELECT series_id, idx, message_id, files FROM series_patch"),
+            "trailers": rows("SELECT series_id, patch_idx, pos, kind, email FROM series_trailer"),
+            "members": rows("SELECT message_id, series_id FROM series_member"),
+        }
