@@ -6,7 +6,7 @@ Each run is a fresh subprocess (so ru_maxrss is that run's peak RSS):
   ingest    EpochSource -> parse -> SqlStore (one transaction per batch) ->
             reassembly of every series, into a fresh SQLite file in a tmp dir
 Repeats each 3 times (--repeat) and prints medians and the ratio.
-Usage: .venv/bin/python bench/ingest.py [--corpus PATH] [--repeat N]
+Usage: .venv/bin/python bench/ingest.py [--corpus PATH] [--repeat N] [--raw-codec zlib]
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def baseline(corpus: Path) -> dict[str, float]:
             "rss_mb": _rss_mb()}
 
 
-def ingest(corpus: Path) -> dict[str, float]:
+def ingest(corpus: Path, raw_codec: str = "identity") -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from reviewbot.adapters import sqlmigrate
     from reviewbot.adapters.epoch import EpochSource
@@ -82,7 +82,7 @@ def ingest(corpus: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
         sqlmigrate.upgrade(engine)  # schema setup is not part of the timed ingest
-        store = SqlStore(engine)
+        store = SqlStore(engine, raw_codec=raw_codec)
         cpu0 = _cpu()
         started = time.perf_counter()
         source = EpochSource("linux-rdma", [corpus])
@@ -104,9 +104,63 @@ def ingest(corpus: Path) -> dict[str, float]:
             "db_mb": size / 2**20}
 
 
-def _child(kind: str, corpus: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--one", kind, "--corpus", str(corpus)],
-                         capture_output=True, text=True, check=True)
+def stages(corpus: Path) -> dict[str, float]:
+    """CPU seconds per stage, run one after the other in one thread: where the time goes."""
+    sys.path.insert(0, str(ROOT))
+    import hashlib
+
+    from reviewbot.adapters import sqlmigrate
+    from reviewbot.adapters.epoch import EpochSource
+    from reviewbot.adapters.sqlcodec import encode_message, pack_raw
+    from reviewbot.adapters.sqlstore import SqlStore, make_engine
+    from reviewbot.core.mail import parse_message
+    from reviewbot.ports import Parsed, RawMail
+    from reviewbot.service import reassemble
+
+    out: dict[str, float] = {}
+    clock = time.process_time
+    t = clock()
+    with EpochSource("linux-rdma", [corpus]) as src:
+        mails = [m for b in src.batches(None) for m in b.items if isinstance(m, RawMail)]
+    out["read (python side of cat-file)"] = clock() - t
+    t = clock()
+    msgs = [parse_message(m.raw, fallback_date=m.received) for m in mails]
+    out["parse_message"] = clock() - t
+    t = clock()
+    shas = [hashlib.sha256(m.raw).hexdigest() for m in mails]
+    out["sha256"] = clock() - t
+    t = clock()
+    for m in mails:
+        pack_raw(m.raw, "zlib")
+    out["zlib of raw (raw_codec=zlib only)"] = clock() - t
+    t = clock()
+    for msg in msgs:
+        encode_message(msg)
+    out["JSON of Message (part of store_batch)"] = clock() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        sqlmigrate.upgrade(engine)
+        store = SqlStore(engine)
+        parsed = [Parsed(m, msg, sha) for m, msg, sha in zip(mails, msgs, shas, strict=True)]
+        t = clock()
+        for i in range(0, len(parsed), 500):
+            store.store_batch(list_name="l", source_key="k", cursor=str(i),
+                              parsed=parsed[i:i + 500], rejected=[], removals=[])
+        out["store_batch (SQLite, all of it)"] = clock() - t
+        known = {p.message.message_id: (p.sha256, p.message) for p in parsed}
+        t = clock()
+        reassemble(store, known=known)
+        out["reassembly (assemble + save series)"] = clock() - t
+        t = clock()
+        reassemble(store, force=True)
+        out["reassembly from stored rows (decode)"] = clock() - t
+        engine.dispose()
+    return out
+
+
+def _child(kind: str, corpus: Path, raw_codec: str = "identity") -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--one", kind, "--corpus", str(corpus),
+                          "--raw-codec", raw_codec], capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -114,10 +168,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--one", choices=["baseline", "ingest"], help=argparse.SUPPRESS)
+    ap.add_argument("--raw-codec", choices=["identity", "zlib"], default="identity",
+                    help="how the store keeps raw mail (SqlStore raw_codec)")
+    ap.add_argument("--one", choices=["baseline", "ingest", "stages"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps((baseline if args.one == "baseline" else ingest)(args.corpus)))
+        if args.one == "ingest":
+            print(json.dumps(ingest(args.corpus, args.raw_codec)))
+        else:
+            print(json.dumps((baseline if args.one == "baseline" else stages)(args.corpus)))
         return 0
     if not (args.corpus / "HEAD").exists():
         print(f"corpus not found at {args.corpus}", file=sys.stderr)
@@ -125,7 +184,7 @@ def main() -> int:
     runs: dict[str, list[dict[str, float]]] = {"baseline": [], "ingest": []}
     for i in range(args.repeat):
         for kind in runs:
-            r = _child(kind, args.corpus)
+            r = _child(kind, args.corpus, args.raw_codec)
             runs[kind].append(r)
             rate = r["messages"] / r["seconds"]
             print(f"run {i + 1} {kind:<8} {r['messages']:.0f} msgs {r['seconds']:6.2f} s "
@@ -141,7 +200,8 @@ def main() -> int:
     print(f"\nmedians over {args.repeat} runs")
     print(f"  baseline (cat-file + BytesParser compat32): {base_rate:7.0f} msg/s, "
           f"{med('baseline', 'seconds'):.2f} s, peak RSS {med('baseline', 'rss_mb'):.1f} MB")
-    print(f"  ingest (epoch -> parse -> SQLite -> series): {ing_rate:7.0f} msg/s, "
+    print(f"  ingest (epoch -> parse -> SQLite -> series, raw_codec={args.raw_codec}): "
+          f"{ing_rate:.0f} msg/s, "
           f"{med('ingest', 'seconds'):.2f} s, peak RSS {med('ingest', 'rss_mb'):.1f} MB")
     print(f"  ingest / baseline throughput ratio: {ing_rate / base_rate:.2f} (wall), "
           f"{med('baseline', 'cpu') / med('ingest', 'cpu'):.2f} (by CPU seconds)")
@@ -152,6 +212,9 @@ def main() -> int:
     print(f"  result: {last['new']:.0f} new, {last['duplicates']:.0f} duplicates, "
           f"{last['quarantined']:.0f} quarantined, {last['series']:.0f} series, "
           f"database {last['db_mb']:.1f} MB")
+    print("  CPU seconds by stage (sequential, one thread):")
+    for name, seconds in _child("stages", args.corpus).items():
+        print(f"    {name:<40} {seconds:5.2f}")
     ok = ing_rate >= TARGET_RATE and med("ingest", "rss_mb") < TARGET_RSS_MB
     print(f"  target >= {TARGET_RATE:.0f} msg/s and < {TARGET_RSS_MB:.0f} MB: "
           f"{'met' if ok else 'NOT met'}")

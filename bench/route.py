@@ -12,7 +12,7 @@ Reads every corpus message with a diff once (one `git cat-file --batch`), then p
 Wall-clock and CPU (process) time are both shown: other load on the machine moves the
 wall-clock figures.
 
-    .venv/bin/python bench/route.py [--kernel-tree /tmp/lsrc/linux-source-6.12]
+    .venv/bin/python bench/route.py [--kernel-tree /tmp/lsrc/linux-source-6.12] [--pure]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from reviewbot.adapters.literal_finder import best_literal_finder
 from reviewbot.adapters.maintainers_file import MaintainersSource
 from reviewbot.core.maintainers import parse_maintainers
 from reviewbot.core.recipients import get_maintainer_lines
@@ -68,15 +69,20 @@ def main() -> int:
     ap.add_argument("--kernel-tree", type=Path, help="extracted kernel source with "
                     "scripts/get_maintainer.pl, to time it here")
     ap.add_argument("--gm-patches", type=int, default=10)
+    ap.add_argument("--pure", action="store_true", help="K: literals by the core's "
+                    "pure-Python token search, not Aho-Corasick (ahocorasick-rs)")
     args = ap.parse_args()
 
+    finder = None if args.pure else best_literal_finder()
+    print(f"K: literal search: {'Aho-Corasick (ahocorasick-rs)' if finder else 'pure Python'}")
     raws = read_patches(args.corpus)
     texts = [r.decode("utf-8", errors="replace") for r in raws]
     text = args.maintainers.read_text()
     print(f"corpus: {len(texts)} messages with a diff, mean {sum(map(len, texts)) // len(texts)}"
           f" chars; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
-    loads = [timed(lambda: RoutingIndex(parse_maintainers(text))) for _ in range(5)]
+    loads = [timed(lambda: RoutingIndex(parse_maintainers(text), literal_finder=finder))
+             for _ in range(5)]
     from_file = [timed(lambda: MaintainersSource.from_path(args.maintainers).load())
                  for _ in range(5)]
     print(f"load (parse + index), median of 5: "
@@ -85,7 +91,7 @@ def main() -> int:
           f"from the file: {statistics.median(w for w, _ in from_file) * 1000:.0f} ms wall")
 
     def fresh() -> RoutingIndex:
-        return RoutingIndex(parse_maintainers(text))
+        return RoutingIndex(parse_maintainers(text), literal_finder=finder)
 
     def rounds(fresh_each: bool, with_lines: bool) -> tuple[float, float]:
         walls, cpus = [], []

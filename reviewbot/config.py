@@ -39,6 +39,7 @@ class SourceSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None  # from the file; see database() for the effective URL
+    raw_codec: str = "identity"  # how new raw mail is stored: "identity" or "zlib" (half the disk)
     poll_interval: float = DEFAULT_POLL_INTERVAL
     sources: tuple[SourceSettings, ...] = ()
     path: Path | None = None  # the file these came from
@@ -51,7 +52,8 @@ class Settings:
 
 # Top-level tables other parts of reviewbot own and validate themselves.
 DELEGATED_TABLES = frozenset({"policy", "mail", "chat", "metrics", "gitlab", "daemon"})
-_TOP_KEYS = frozenset({"database", "poll_interval", "sources"}) | DELEGATED_TABLES
+_TOP_KEYS = frozenset({"database", "raw_codec", "poll_interval", "sources"}) | DELEGATED_TABLES
+RAW_CODECS = ("identity", "zlib")
 _SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox"})
 
 
@@ -94,6 +96,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     db = data.get("database")
     if db is not None and (not isinstance(db, str) or not db):
         raise fail("database must be a non-empty URL string")
+    codec = data.get("raw_codec", "identity")
+    if codec not in RAW_CODECS:
+        raise fail(f"raw_codec must be one of {', '.join(RAW_CODECS)}, not {codec!r}")
     interval = data.get("poll_interval", DEFAULT_POLL_INTERVAL)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
         raise fail(f"poll_interval must be a positive number of seconds, not {interval!r}")
@@ -105,7 +110,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         raise fail(f"poll_interval {interval} s is below {MIN_LORE_POLL_INTERVAL:.0f} s, "
                    "the polite minimum for lore.kernel.org")
     extra = {k: v for k, v in data.items() if k in DELEGATED_TABLES}
-    return Settings(db, float(interval), sources, path, extra)
+    return Settings(db, codec, float(interval), sources, path, extra)
 
 
 def _source(s: Any, n: int, base: Path, fail: Any) -> SourceSettings:

@@ -83,12 +83,13 @@ class PublicInboxServer:
         if not (self.workdir / "inbox").exists():
             self.build()
         for _attempt in range(3):
-            self._proc = subprocess.Popen(
-                ["public-inbox-httpd", "-W0", "-l", f"127.0.0.1:{self.port}"],
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=(self.workdir / "httpd.log").open("ab"),
-            )
+            with (self.workdir / "httpd.log").open("ab") as log:
+                self._proc = subprocess.Popen(
+                    ["public-inbox-httpd", "-W0", "-l", f"127.0.0.1:{self.port}"],
+                    env=self.env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
             if self._wait_ready(timeout=30):
                 return
             self.stop()

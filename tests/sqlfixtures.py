@@ -47,7 +47,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         cs = getattr(item, "callspec", None)
-        pg = cs is not None and "postgres" in (cs.params.get("store"), cs.params.get("db_url"))
+        pg = cs is not None and "postgres" in (
+            cs.params.get("store"), cs.params.get("db_url"), cs.params.get("empty_engine"))
         (drop if pg else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -266,3 +267,26 @@ def snapshot(store: SqlStore) -> dict[str, object]:
             "trailers": rows("SELECT series_id, patch_idx, pos, kind, email FROM series_trailer"),
             "members": rows("SELECT message_id, series_id FROM series_member"),
         }
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database with no schema at all (for migration tests)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"rbempty_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    engine = sa.create_engine(
+        sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -170,9 +170,9 @@ class TestDb:
         monkeypatch.chdir(tmp_path)
         url = db_url if db_url.startswith("postgresql") else f"sqlite:///{tmp_path}/new.db"
         code, out, _ = run(capsys, "--db", url, "db", "upgrade")
-        assert code == 0 and ("upgraded empty -> 0001" in out or "schema is current" in out)
+        assert code == 0 and ("upgraded empty -> 0002" in out or "schema is current" in out)
         code, out, _ = run(capsys, "--db", url, "db", "upgrade")
-        assert code == 0 and "schema is current (0001)" in out
+        assert code == 0 and "schema is current (0002)" in out
 
     def test_bad_database_url_is_a_clear_error(self, db_url: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:

@@ -65,7 +65,7 @@ def test_example_config_parses() -> None:
     s = load(str(example), {})
     assert [(x.list_name, x.kind) for x in s.sources] == [("linux-rdma", "epoch"),
                                                          ("netdev", "lore")]
-    assert s.poll_interval == 300
+    assert s.poll_interval == 300 and s.raw_codec == "identity"
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
@@ -85,6 +85,7 @@ def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
     ('poll_interval = 60\n[[sources]]\nlist = "l"\nlore = "https://x"\n', "below 300 s"),
     ("poll_interval = -1\n", "positive number"),
     ("database = 5\n", "database must be"),
+    ('raw_codec = "lz4"\n', "raw_codec must be one of identity, zlib"),
     ("this is = not toml\n", "c.toml"),
 ])
 def test_bad_settings_name_file_and_reason(tmp_path: Path, text: str, reason: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.adapters.literal_finder import aho_corasick_finder
 from reviewbot.core.maintainers import parse_maintainers
 from reviewbot.core.recipients import addresses, get_maintainer_lines, parse_mailmap
 from reviewbot.core.routing import RouteResult, RoutingIndex, route_patches
@@ -54,9 +55,12 @@ def patches(corpus_git: Path, expected: dict[str, list[str]]) -> dict[str, str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def index(kernel_maintainers: Path) -> RoutingIndex:
-    return RoutingIndex(parse_maintainers(kernel_maintainers.read_text()))
+@pytest.fixture(scope="module", params=["pure", "aho-corasick"])
+def index(kernel_maintainers: Path, request: pytest.FixtureRequest) -> RoutingIndex:
+    """Both K: literal searches: the core's own, and the adapter's Aho-Corasick."""
+    finder = aho_corasick_finder if request.param == "aho-corasick" else None
+    return RoutingIndex(parse_maintainers(kernel_maintainers.read_text()),
+                        literal_finder=finder)
 
 
 def _has_depth_tie(index: RoutingIndex, result: RouteResult) -> bool:

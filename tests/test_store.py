@@ -12,8 +12,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from reviewbot.adapters import sqlmigrate
 from reviewbot.adapters.sqlstore import SqlStore
 from reviewbot.adapters.sqltables import MessageRow
 from reviewbot.core.model import (
@@ -88,6 +90,31 @@ class TestSchema:
         assert diff == []
 
 
+    def test_0002_keeps_rows_written_by_0001_readable(self, empty_engine: Engine) -> None:
+        """Rows 0001 wrote (all zlib) read back unchanged after upgrading; downgrading
+        compresses the rows stored as-is, so 0001 code could read them again."""
+        old_raw, new_raw = b"Message-ID: <old@x>\n\nold", b"Message-ID: <new@x>\n\nnew"
+        sqlmigrate.upgrade(empty_engine, "0001")
+        row = {"list_name": "l", "origin": "o", "received": None, "date": T0, "subject": "s",
+               "from_email": "f", "parsed": "{}", "codec": 1, "deleted": False,
+               "duplicates": 0}
+        with empty_engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO message (message_id, list_name, sha256, raw, origin, date, subject,"
+                " from_email, parsed, codec, deleted, duplicates) VALUES (:mid, :list_name,"
+                " :sha, :raw, :origin, :date, :subject, :from_email, :parsed, :codec, :deleted,"
+                " :duplicates)"),
+                {**row, "mid": "old@x", "sha": "1", "raw": zlib.compress(old_raw)})
+        sqlmigrate.upgrade(empty_engine)
+        store = SqlStore(empty_engine)
+        put(store, [Parsed(RawMail(new_raw, "o", None), msg("new@x"), "2")])
+        assert sorted(r.raw for rows in store.stored_raw(10) for r in rows) == [new_raw, old_raw]
+        sqlmigrate.downgrade(empty_engine, "0001")
+        with empty_engine.connect() as conn:
+            raws = conn.exec_driver_sql("SELECT raw FROM message ORDER BY id").scalars().all()
+        assert [zlib.decompress(r) for r in raws] == [old_raw, new_raw]
+
+
 class TestMessages:
     def test_dates_come_back_aware_utc(self, store: SqlStore) -> None:
         """A +02:00 Date is stored as UTC and read back timezone-aware."""
@@ -100,13 +127,32 @@ class TestMessages:
         assert received == T0 and received.tzinfo is not None
 
     def test_raw_kept_byte_for_byte(self, store: SqlStore) -> None:
-        """The raw column decompresses to the exact bytes, and sha256 names them."""
+        """By default the raw column holds the exact bytes, and sha256 names them."""
         p = parsed("raw@x", body=b"\xff\xfe odd bytes \r\n")
         put(store, [p])
         with store.engine.connect() as conn:
-            raw, sha = conn.exec_driver_sql("SELECT raw, sha256 FROM message").one()
-        assert zlib.decompress(raw) == p.mail.raw
+            raw, codec, sha = conn.exec_driver_sql(
+                "SELECT raw, raw_codec, sha256 FROM message").one()
+        assert (bytes(raw), codec) == (p.mail.raw, "identity")
         assert sha == hashlib.sha256(p.mail.raw).hexdigest()
+
+    def test_zlib_codec_round_trips_and_mixes(self, store: SqlStore) -> None:
+        """raw_codec="zlib" compresses new rows; reads honour each row's own codec."""
+        zipped = SqlStore(store.engine, raw_codec="zlib")
+        plain, packed = parsed("plain@x", b"a" * 5000), parsed("zip@x", b"b" * 5000)
+        put(store, [plain])
+        put(zipped, [packed])
+        with store.engine.connect() as conn:
+            raw = conn.exec_driver_sql(
+                "SELECT raw FROM message WHERE raw_codec = 'zlib'").scalar_one()
+        assert zlib.decompress(raw) == packed.mail.raw
+        got = sorted(bytes(r.raw) for rows in store.stored_raw(10) for r in rows)
+        assert got == sorted([plain.mail.raw, packed.mail.raw])
+
+    def test_unknown_codec_is_refused(self, store: SqlStore) -> None:
+        """A typo in the codec name fails at construction, naming the known codecs."""
+        with pytest.raises(ValueError, match="identity, zlib"):
+            SqlStore(store.engine, raw_codec="lz4")
 
     def test_same_message_id_twice_is_stored_once(self, store: SqlStore) -> None:
         """A second copy (other bytes) of a Message-ID is a recorded duplicate, not a message."""
@@ -141,7 +187,7 @@ class TestMessages:
         assert put(store, [], rejected=[bad]).quarantined == 0
         with store.engine.connect() as conn:
             reason, stored = conn.exec_driver_sql("SELECT reason, raw FROM quarantine").one()
-        assert reason == "no Message-ID header" and zlib.decompress(stored) == raw
+        assert reason == "no Message-ID header" and bytes(stored) == raw
 
     def test_deletion_marks_deleted_and_keeps_raw(self, store: SqlStore) -> None:
         """A Removal hides the message from reassembly but keeps its row and bytes."""

@@ -270,9 +270,16 @@ class LoreSource:
         return self._node
 
     def close(self) -> None:
+        """Close the HTTP session (a later poll opens a new one)."""
         node, self._node = self._node, None
         if node is not None:
             _in_lore_thread(node.close)
+
+    def __enter__(self) -> LoreSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _search(self, query: str) -> bytes:
         # Not LoreNode.get_mbox_by_query: it POSTs the body "x=m", and

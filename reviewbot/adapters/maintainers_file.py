@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reviewbot.adapters.literal_finder import best_literal_finder
 from reviewbot.core.maintainers import Maintainers, MaintainersError, parse_maintainers
 from reviewbot.core.recipients import Mailmap, file_emails, parse_mailmap
 from reviewbot.core.routing import RoutingIndex
@@ -115,7 +116,7 @@ class MaintainersSource:
         maintainers = parse_maintainers(text)
         if self.kind == "tree":
             directories = _tree_directories(self.path, maintainers)
-        index = RoutingIndex(maintainers, directories)
+        index = RoutingIndex(maintainers, directories, best_literal_finder())
         mailmap = parse_mailmap(mailmap_text) if mailmap_text is not None else None
         return LoadedMaintainers(index, mailmap, stamp, origin, time.perf_counter() - t0, self)
 

@@ -60,3 +60,11 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return before, current_revision(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Go back to `revision` (tests and emergencies; reviewbot never does it itself)."""
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

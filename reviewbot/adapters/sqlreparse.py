@@ -51,8 +51,7 @@ def apply(
                 M.c.message_id == result.message_id, M.c.id != row.ref)).first()
             if clash is not None:
                 # The fixed parser says this is another copy of a stored message.
-                _to_duplicate(conn, old.list_name, old.raw, old.origin, old.received,
-                              result, sha)
+                _to_duplicate(conn, old, result, sha)
                 conn.execute(sa.delete(M).where(M.c.id == row.ref))
             else:
                 conn.execute(sa.update(M).where(M.c.id == row.ref).values(**values))
@@ -64,10 +63,11 @@ def apply(
                 conn.execute(sa.update(Q).where(Q.c.id == row.ref).values(reason=result))
             continue
         if conn.execute(sa.select(M.c.id).where(M.c.message_id == result.message_id)).first():
-            _to_duplicate(conn, old.list_name, old.raw, old.origin, old.received, result, sha)
+            _to_duplicate(conn, old, result, sha)
         else:
             conn.execute(sa.insert(M).values(
-                list_name=old.list_name, sha256=sha, raw=old.raw, origin=old.origin,
+                list_name=old.list_name, sha256=sha, raw=old.raw, raw_codec=old.raw_codec,
+                origin=old.origin,
                 received=old.received, deleted=False, duplicates=0, **_derived(result)))
         conn.execute(sa.delete(Q).where(Q.c.id == row.ref))
         recovered += 1
@@ -78,15 +78,15 @@ def _to_quarantine(conn: Connection, old: Any, reason: str, sha: str) -> None:
     if conn.execute(sa.select(Q.c.id).where(Q.c.sha256 == sha)).first() is None:
         conn.execute(sa.insert(Q).values(
             sha256=sha, message_id=old.message_id, list_name=old.list_name, reason=reason,
-            raw=old.raw, origin=old.origin, received=old.received))
+            raw=old.raw, raw_codec=old.raw_codec, origin=old.origin, received=old.received))
     conn.execute(sa.delete(M).where(M.c.id == old.id))
 
 
-def _to_duplicate(conn: Connection, list_name: str, raw_z: bytes, origin: str,
-                  received: Any, m: Message, sha: str) -> None:
+def _to_duplicate(conn: Connection, old: Any, m: Message, sha: str) -> None:
+    """Record `old` (a message or quarantine row) as another copy of `m`'s Message-ID."""
     if conn.execute(sa.select(D.c.id).where(D.c.sha256 == sha)).first() is None:
         conn.execute(sa.insert(D).values(
-            message_id=m.message_id, list_name=list_name, sha256=sha, raw=raw_z,
-            origin=origin, received=received))
+            message_id=m.message_id, list_name=old.list_name, sha256=sha, raw=old.raw,
+            raw_codec=old.raw_codec, origin=old.origin, received=old.received))
         conn.execute(sa.update(M).where(M.c.message_id == m.message_id)
                      .values(duplicates=M.c.duplicates + 1))

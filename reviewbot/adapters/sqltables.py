@@ -1,8 +1,8 @@
 """SQLModel tables. Mapping to core types lives in sqlstore.py, not here.
 
-Raw mail is kept losslessly (zlib-compressed bytes + sha256 of the original
-bytes); the parsed Message is cached as compact JSON so reassembly never has
-to reparse. Series rows are derived data, rewritten by reassembly.
+Raw mail is kept losslessly (the bytes, as-is or zlib-compressed per row, and
+the sha256 of the original bytes); the parsed Message is cached as compact JSON
+so reassembly never has to reparse. Series rows are derived data, rewritten by reassembly.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ def _blob() -> Any:
     return Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
 
 
+def _codec() -> Any:
+    # Rows from before migration 0002 were all zlib; new rows always name their codec.
+    return Field(default="identity", sa_column=sa.Column(
+        sa.String(), nullable=False, server_default="zlib"))
+
+
 def _text(nullable: bool = False) -> Any:
     return Field(default=None, sa_column=sa.Column(sa.Text(), nullable=nullable))
 
@@ -56,7 +62,8 @@ class MessageRow(SQLModel, table=True):
     message_id: str = Field(unique=True)
     list_name: str
     sha256: str = Field(unique=True)  # of the uncompressed raw bytes
-    raw: bytes = _blob()  # zlib
+    raw: bytes = _blob()  # the original bytes, stored as raw_codec says
+    raw_codec: str = _codec()  # "identity" | "zlib" (sqlcodec.pack_raw)
     origin: str
     received: datetime | None = _aware(nullable=True)
     date: datetime = _aware(index=True)
@@ -78,6 +85,7 @@ class DuplicateRow(SQLModel, table=True):
     list_name: str
     sha256: str = Field(unique=True)
     raw: bytes = _blob()
+    raw_codec: str = _codec()
     origin: str
     received: datetime | None = _aware(nullable=True)
 
@@ -93,6 +101,7 @@ class QuarantineRow(SQLModel, table=True):
     list_name: str
     reason: str = _text()
     raw: bytes = _blob()
+    raw_codec: str = _codec()
     origin: str
     received: datetime | None = _aware(nullable=True)
 

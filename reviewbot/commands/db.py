@@ -33,7 +33,8 @@ def settings(args: argparse.Namespace) -> config.Settings:
 
 
 def open_store(args: argparse.Namespace, *, upgrade: bool = True) -> SqlStore:
-    url = settings(args).database(getattr(args, "db", None), os.environ)
+    conf = settings(args)
+    url = conf.database(getattr(args, "db", None), os.environ)
     try:
         engine = make_engine(url)
         if upgrade:
@@ -42,7 +43,7 @@ def open_store(args: argparse.Namespace, *, upgrade: bool = True) -> SqlStore:
                 log.info("database %s migrated from %s to %s", engine.url, before, after)
     except (SQLAlchemyError, sqlmigrate.MigrationsNotFound, ValueError) as exc:
         raise CommandError(f"cannot open database {url}: {exc}") from exc
-    return SqlStore(engine)
+    return SqlStore(engine, raw_codec=conf.raw_codec)
 
 
 def run_guarded(func: object) -> object:

@@ -19,6 +19,9 @@ _STD_HEADER = re.compile(
     rb"((?:(?:old|new|deleted|similarity|dissimilarity|rename|copy) [^\n]*\n)*)"
     rb"(index [^\n]*\n)--- ([^\n]*)\n\+\+\+ ([^\n]*)\n"
 )
+_HUNK_WITH_BODY = re.compile(
+    rb"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@[^\n]*\n((?:[ +\-][^\n]*\n)*)"
+)
 _QUILT_SIDE = re.compile(rb"^(?:---|\+\+\+) ([^\n]*)", re.MULTILINE)
 _HUNK_HEADER = re.compile(rb"@@ -\d*(?:,(\d*))? \+\d*(?:,(\d*))?")
 _SPACE = b" \t\n\r"  # git's isspace(): no \v or \f
@@ -32,24 +35,28 @@ class DiffInfo:
 
 
 def find_diff(body: bytes) -> DiffInfo | None:
-    """The first inline diff in `body` (LF line ends), or None."""
-    # Searching for "\n" + literal is several times faster than a ^ pattern.
+    """The first inline diff in `body` (LF line ends), or None.
+
+    A git diff ("diff --git") or a quilt/`diff -u` one ("--- x", "+++ y",
+    "@@ -"), whichever starts first. Literal finds first: a ^ pattern over
+    every body costs several times more.
+    """
     start = -1
     if body.startswith(b"diff --git "):
         start = 0
     elif (i := body.find(b"\ndiff --git ")) != -1:
         start = i + 1
-    if start != -1 and b"\n+++ " not in body[:start]:
-        files, pid = scan_git_diff(body[start:])
-        return DiffInfo(start, files, pid)
-    q = _QUILT.search(b"\n" + body) if b"\n+++ " in body else None
-    if q is not None:
-        qs = q.start()  # the prepended "\n" shifts offsets by one
-        return DiffInfo(qs, _quilt_files(body, qs), _quilt_patch_id(body, qs))
-    if start != -1:
-        files, pid = scan_git_diff(body[start:])
-        return DiffInfo(start, files, pid)
-    return None
+    end = start if start != -1 else len(body)
+    if b"\n+++ " in body[:end] or body.startswith(b"+++ "):
+        # "\n" + body so that a diff at offset 0 matches too; offsets shift by 1.
+        q = _QUILT.search(b"\n" + body, 0, end + 1)
+        if q is not None:
+            qs = q.start()
+            return DiffInfo(qs, _quilt_files(body, qs), _quilt_patch_id(body, qs))
+    if start == -1:
+        return None
+    files, pid = scan_git_diff(body[start:])
+    return DiffInfo(start, files, pid)
 
 
 def _unquote_path(p: bytes) -> str:
@@ -132,7 +139,7 @@ def scan_git_diff(diff: bytes) -> tuple[tuple[str, ...], str | None]:
             _add_file(files, h.group(4), strip=True)
             patchlen += 1
             before = after = 0
-            pos = h.end()
+            pos = _whole_hunks(diff, h.end(), chunk)
             continue
         eol = diff.find(b"\n", pos)
         if eol == -1:
@@ -221,6 +228,33 @@ def scan_git_diff(diff: bytes) -> tuple[tuple[str, ...], str | None]:
         return tuple(files), None
     _flush(total, chunk)
     return tuple(files), (total[0] % (1 << 160)).to_bytes(20, "little").hex()
+
+
+def _whole_hunks(diff: bytes, pos: int, chunk: list[bytes]) -> int:
+    """Take the well-formed hunks starting at `pos` whole; return where the
+    line-by-line path must go on (the next header, a bad hunk, or the end).
+
+    A hunk is taken only if its old/new line counts match its header, so the
+    result is what git's line-by-line counting would hash.
+    """
+    for m in _HUNK_WITH_BODY.finditer(diff, pos):
+        if m.start() != pos:
+            break  # something between hunks: let the slow path judge it
+        before = int(m.group(1)) if m.group(1) is not None else 1
+        after = int(m.group(2)) if m.group(2) is not None else 1
+        run = m.group(3)
+        first = run[:1]
+        ctx = run.count(b"\n ") + (first == b" ")
+        minus = run.count(b"\n-") + (first == b"-")
+        plus = run.count(b"\n+") + (first == b"+")
+        if run.endswith(b"\n-- \n") and ctx + minus == before + 1:
+            run = run[:-4]  # the mail signature right after the last hunk
+            minus -= 1
+        if ctx + minus != before or ctx + plus != after:
+            break
+        chunk.append(run)
+        pos = m.start(3) + len(run)
+    return pos
 
 
 def _add_file(files: list[str], path: bytes, strip: bool) -> None:

@@ -191,9 +191,12 @@ def parse_msgids(value: str) -> list[str]:
     if not found:
         found = [t for t in _ID_SEPARATORS.split(value) if "@" in t]
     out: list[str] = []
+    seen: set[str] = set()
     for mid in found:
-        mid = _WS.sub("", mid)
-        if mid and mid not in out:
+        if " " in mid or "\t" in mid:
+            mid = "".join(mid.split())
+        if mid and mid not in seen:
+            seen.add(mid)
             out.append(mid)
     return out
 

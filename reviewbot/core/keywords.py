@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from reviewbot.core.literals import required_literals
@@ -20,6 +20,10 @@ from reviewbot.core.patchscan import PatchScan
 _FLAGS_RE = re.compile(r"^\(\?([aiLmsux]+)\)")
 _FLAG_BITS = {"i": re.I, "m": re.M, "s": re.S, "x": re.X, "a": re.A, "u": 0, "L": 0}
 _TOKEN_MEMO_LIMIT = 1_000_000
+
+LiteralFinder = Callable[[str], Set[str]]
+"""Given a lower-cased text, the literals (of those it was built for) occurring in it."""
+LiteralFinderFactory = Callable[[Sequence[str]], LiteralFinder]
 
 
 def _perl_flags(value: str) -> tuple[str, int]:
@@ -45,9 +49,15 @@ class _Keyword:
 
 
 class KeywordMatcher:
-    """All K: entries of a MAINTAINERS file, ready to search patches."""
+    """All K: entries of a MAINTAINERS file, ready to search patches.
 
-    def __init__(self, entries: Iterable[Entry]) -> None:
+    `finder` builds the multi-literal search; without one, a pure-Python search by
+    whitespace tokens with a memo of tokens already seen is used. An adapter may pass
+    a compiled multi-string matcher (Aho-Corasick) instead: same answers, faster.
+    """
+
+    def __init__(self, entries: Iterable[Entry],
+                 finder: LiteralFinderFactory | None = None) -> None:
         kws: list[_Keyword] = []
         for e in entries:
             value, flags = _perl_flags(e.value)
@@ -68,6 +78,7 @@ class KeywordMatcher:
         self._clean: set[str] = set()  # tokens holding no literal
         self._dirty: dict[str, frozenset[str]] = {}  # token -> the literals it holds
         self._dirty_tokens: set[str] = set()
+        self._find: LiteralFinder = finder(self._literals) if finder else self.present
 
     def __len__(self) -> int:
         return len(self._keywords)
@@ -116,7 +127,7 @@ class KeywordMatcher:
         lowered = text.lower()
         # Offsets in `lowered` are those of `text` only when lower() kept the length.
         aligned = len(lowered) == len(text)
-        present = self.present(lowered)
+        present = self._find(lowered)
         hits = []
         for kw in self._keywords:
             if kw.literals is not None and aligned:

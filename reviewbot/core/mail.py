@@ -89,8 +89,10 @@ def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Messa
     else:
         sig = text.find("\n-- \n")
         trailer_text = text[:sig] if sig != -1 else text
-    if kind is MessageKind.PATCH and subject.is_patch is False and subject.is_pull is False:
+    if kind is MessageKind.PATCH and not subject.is_patch and not subject.is_pull:
         warnings.append("diff without a PATCH subject tag")
+    elif kind is MessageKind.OTHER and subject.is_patch:
+        warnings.append("PATCH subject without a diff")
 
     mid = MessageId(message_id)
     change = base = None
@@ -203,10 +205,12 @@ def _kind(
             return MessageKind.PATCH, None
         return MessageKind.REPLY, None
     pull = classify.pull_request(text, subject.is_pull)
+    if subject.counter == 0:
+        # 0/N is never one of the N patches, even when it shows a diff (the
+        # "Split netmem from struct page" covers carry an illustrative one).
+        return MessageKind.COVER, pull
     if has_diff:
         return MessageKind.PATCH, pull
-    if subject.counter == 0:
-        return MessageKind.COVER, pull
     # A "[GIT PULL]" subject on an answer that dropped "Re:" and carries no
     # request-pull text is a reply, not a second pull request.
     if pull is not None or (subject.is_pull and not has_parent):

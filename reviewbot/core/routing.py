@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from reviewbot.core.keywords import KeywordMatcher
+from reviewbot.core.keywords import KeywordMatcher, LiteralFinderFactory
 from reviewbot.core.maintainers import Maintainers, MaintainersError, Section
 from reviewbot.core.patchscan import PatchScan, scan_patch
 
@@ -99,11 +99,13 @@ class RoutingIndex:
     `directories` is the set of directories of the kernel tree the file belongs to
     (paths without a trailing `/`); get_maintainer.pl asks the tree whether a plain
     F: value is a directory. Without it, a plain value whose last component has no
-    `.` is taken to be a directory (and a file: both ways match).
+    `.` is taken to be a directory (and a file: both ways match). `literal_finder`:
+    see KeywordMatcher.
     """
 
     def __init__(self, maintainers: Maintainers,
-                 directories: Collection[str] | None = None) -> None:
+                 directories: Collection[str] | None = None,
+                 literal_finder: LiteralFinderFactory | None = None) -> None:
         self.maintainers = maintainers
         self.sections = maintainers.sections
         self._dirs: dict[str, list[_Hit]] = {}  # "a/b/" -> everything under it
@@ -140,7 +142,7 @@ class RoutingIndex:
         self._any_regex = re.compile("|".join(f"(?:{r.pattern}\n)" for r, _, _ in regexes),
                                      re.X) if regexes else None
         kws = [(e, s.index) for s in self.sections for e in s.entries if e.letter == "K"]
-        self.keywords = KeywordMatcher(e for e, _ in kws)
+        self.keywords = KeywordMatcher((e for e, _ in kws), literal_finder)
         self.keyword_sections = {e.tvi: sid for e, sid in kws}
 
     def _add_file_pattern(self, rx: str, hit: _Hit, guess_dirs: bool, raw: str) -> None:

@@ -72,6 +72,7 @@ def parse_subject(raw: str) -> Subject:
 def _from_tokens(
     text: str, title: str, tokens: list[str], is_reply: bool, is_forward: bool
 ) -> Subject:
+    tokens = _join_x_of_n(tokens)
     tags: list[str] = []
     version = 1
     label = "1"
@@ -142,6 +143,18 @@ def _from_tokens(
     )
 
 
-def normalised_title(title: str) -> str:
-    """Title key for matching revisions: case and blanks do not matter."""
-    return _WS.sub(" ", title).strip().lower()
+def _join_x_of_n(tokens: list[str]) -> list[str]:
+    """"[PATCH 2 of 5]" (Mercurial style, patchwork#126) reads as "2/5"."""
+    if not any(t.lower() == "of" for t in tokens):
+        return tokens
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if (i + 2 < len(tokens) and tokens[i].isdigit() and tokens[i + 1].lower() == "of"
+                and tokens[i + 2].isdigit()):
+            out.append(f"{tokens[i]}/{tokens[i + 2]}")
+            i += 3
+            continue
+        out.append(tokens[i])
+        i += 1
+    return out

@@ -1,7 +1,7 @@
 """Ingest: Source batches -> parse -> store (one transaction per batch) -> reassemble.
 
-Parsing happens here, not in the store, so a parser exception is quarantined
-with its reason and the batch goes on. Reassembly runs over every stored
+Parsing happens here (service/parsing.py), not in the store, so a parser
+exception is quarantined with its reason and the batch goes on. Reassembly runs over every stored
 message, so the stored series never depend on batch boundaries.
 """
 
@@ -9,40 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Protocol
 
-from reviewbot.core.mail import MalformedMessage, parse_message
+from reviewbot.core.mail import parse_message
 from reviewbot.core.model import Message, MessageId, SeriesId
 from reviewbot.core.series import Assembly, assemble
 from reviewbot.core.state import series_state
 from reviewbot.ports import (
-    Batch,
     BatchOutcome,
-    Deletion,
-    Parsed,
-    Rejected,
-    Removal,
     ReparseOutcome,
     Source,
     Store,
     StoredRaw,
 )
+from reviewbot.service.parsing import ParseFn, parse_one, prepare
 
 log = logging.getLogger(__name__)
 
-
-class ParseFn(Protocol):
-    def __call__(self, raw: bytes, *, fallback_date: datetime | None = None) -> Message: ...
-
-
 AssembleFn = Callable[[Iterable[Message]], Assembly]
-
-_MSGID_RE = re.compile(rb"^message-id:[ \t]*<?([^>\r\n]+)>?", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +53,6 @@ class IngestReport:
 ProgressFn = Callable[[IngestReport], None]
 
 
-def header_message_id(raw: bytes) -> MessageId | None:
-    """The Message-ID header's value, for labelling quarantined mail only."""
-    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    m = _MSGID_RE.search(head)
-    return MessageId(m.group(1).decode("utf-8", "replace").strip()) if m else None
-
-
-def _parse_one(
-    parse: ParseFn, raw: bytes, received: datetime | None
-) -> Message | str:
-    try:
-        return parse(raw, fallback_date=received)
-    except MalformedMessage as exc:
-        return exc.reason
-    except Exception as exc:  # a parser bug must not stop ingestion
-        log.warning("parser crashed (%s: %s); quarantining", type(exc).__name__, exc)
-        return f"parser error: {type(exc).__name__}: {exc}"
-
-
 def ingest(
     source: Source,
     store: Store,
@@ -95,15 +62,13 @@ def ingest(
     assembler: AssembleFn = assemble,
     progress: ProgressFn | None = None,
     reassemble_after: bool = True,
-    overlap: bool = True,
 ) -> IngestReport:
     """Read `source` from its stored cursor to the end, then reassemble series.
 
-    Batch N is written by one writer thread while batch N+1 is parsed: writes
-    stay strictly in order (one writer, at most one batch in flight), and the
-    store's compression and SQLite work release the GIL, so they overlap the
-    parsing. A source that fails mid-way still gets its last complete batch
-    committed, so the cursor is exactly where the next run must resume.
+    One writer thread stores batch N (with its cursor, in one transaction)
+    while batch N+1 is read and parsed; writes stay strictly in order, at most
+    one in flight. A source failing mid-way still gets every batch handed to
+    the writer committed, so the stored cursor is where the next run resumes.
     """
     report = IngestReport(cursor=store.get_cursor(source.key))
     fresh: dict[MessageId, tuple[str, Message]] = {}  # parsed in this run, for reassembly
@@ -123,63 +88,32 @@ def ingest(
         if progress is not None:
             progress(report)
 
+    writing: tuple[Future[BatchOutcome], int, str | None] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reviewbot-store") as writer:
-        pending: tuple[Future[BatchOutcome], int, str | None] | None = None
         try:
             for batch in source.batches(report.cursor):
-                parsed, rejected, removals = _prepare(batch, parse)
+                parsed, rejected, removals = prepare(batch, parse)
                 for p in parsed:
                     fresh.setdefault(p.message.message_id, (p.sha256, p.message))
-                if pending is not None:
-                    account(pending[0].result(), pending[1], pending[2])
-                    pending = None
-                future = (writer.submit if overlap else _now)(
+                if writing is not None:
+                    account(*_wait(writing))
+                    writing = None
+                future = writer.submit(
                     store.store_batch, list_name=list_name, source_key=source.key,
                     cursor=batch.cursor, parsed=parsed, rejected=rejected, removals=removals)
-                pending = (future, len(parsed) + len(rejected), batch.cursor)
+                writing = (future, len(parsed) + len(rejected), batch.cursor)
         finally:
-            if pending is not None:
-                account(pending[0].result(), pending[1], pending[2])
+            if writing is not None:
+                account(*_wait(writing))
     if reassemble_after:
         report = replace(report, series=reassemble(store, assembler=assembler, known=fresh))
     return report
 
 
-def _now(fn: Callable[..., BatchOutcome], /, **kwargs: object) -> Future[BatchOutcome]:
-    """Run in this thread; a done Future (the sequential mode, for comparison)."""
-    done: Future[BatchOutcome] = Future()
-    done.set_result(fn(**kwargs))
-    return done
-
-
-def _prepare(
-    batch: Batch, parse: ParseFn
-) -> tuple[list[Parsed], list[Rejected], list[Removal]]:
-    parsed: list[Parsed] = []
-    rejected: list[Rejected] = []
-    removals: list[Removal] = []
-    for item in batch.items:
-        if isinstance(item, Deletion):
-            removals.append(_removal(item, parse))
-            continue
-        sha = hashlib.sha256(item.raw).hexdigest()
-        result = _parse_one(parse, item.raw, item.received)
-        if isinstance(result, str):
-            rejected.append(Rejected(item, result, sha, header_message_id(item.raw)))
-        else:
-            parsed.append(Parsed(item, result, sha))
-    return parsed, rejected, removals
-
-
-def _removal(item: Deletion, parse: ParseFn) -> Removal:
-    mid = item.message_id
-    sha = None
-    if item.raw is not None:
-        sha = hashlib.sha256(item.raw).hexdigest()
-        if mid is None:
-            result = _parse_one(parse, item.raw, None)
-            mid = result.message_id if isinstance(result, Message) else header_message_id(item.raw)
-    return Removal(mid, sha, item.origin)
+def _wait(
+    writing: tuple[Future[BatchOutcome], int, str | None],
+) -> tuple[BatchOutcome, int, str | None]:
+    return writing[0].result(), writing[1], writing[2]
 
 
 def reassemble(
@@ -224,7 +158,7 @@ def reparse(
     for rows in store.stored_raw(chunk):
         results: list[tuple[StoredRaw, Message | str, str]] = []
         for row in rows:
-            results.append((row, _parse_one(parse, row.raw, row.received),
+            results.append((row, parse_one(parse, row.raw, row.received),
                             hashlib.sha256(row.raw).hexdigest()))
         out = store.apply_reparse(results)
         total = ReparseOutcome(

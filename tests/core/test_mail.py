@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reviewbot.core.mail import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageKind, TrailerKind
@@ -57,6 +60,13 @@ def edit_header(data: bytes, name: bytes, value: bytes | None) -> bytes:
 def test_kind(name: str, kind: MessageKind) -> None:
     """PATCH by diff plus subject (not by "Re:" alone), COVER for 0/N, and so on."""
     assert parse(name).kind is kind
+
+
+def test_patch_subject_without_diff_is_flagged() -> None:
+    """"[PATCH net-next v4.1] Expose RDS features" carries no diff: OTHER, warned."""
+    m = parse("v4_1")
+    assert (m.kind, m.subject.version_label) == (MessageKind.OTHER, "4.1")
+    assert "PATCH subject without a diff" in m.warnings
 
 
 def test_patch_sent_in_reply_keeps_its_parent() -> None:
@@ -144,10 +154,11 @@ def test_quoted_printable_patch() -> None:
 
 
 def test_base64_patch() -> None:
-    """A base64 text/plain patch is decoded."""
+    """A base64 text/plain (ISO-8859-1) patch is decoded; no PATCH tag, still a patch."""
     m = parse("base64_patch")
-    assert m.patch_id is not None
-    assert m.files != ()
+    assert m.kind is MessageKind.PATCH
+    assert m.files == ("net/smc/af_smc.c",)
+    assert "diff without a PATCH subject tag" in m.warnings
 
 
 def test_attached_patch_counts() -> None:
@@ -319,3 +330,51 @@ def test_pull_subject_on_an_answer_is_a_reply() -> None:
     data = head + b"\nIn-Reply-To: <20250901.parent@nvidia.com>\n\nAck, sounds good.\n"
     m = parse_message(data)
     assert m.kind is MessageKind.REPLY
+
+
+_SAMPLES = sorted(MAIL.glob("*.eml"))
+_SNIPPETS = [b"\n", b"\r\n", b"=?utf-8?b?", b"=?x?q?=FF?=", b'boundary="', b"\ndiff --git a/ b/\n",
+             b"@@ -1 +1 @@\n", b"--- a/x\n+++ b/x\n@@ -0,0 +1,1 @@\n", b"\n--x\n",
+             b"Content-Type: multipart/mixed; boundary=x\n", b"Date: Mon, 99 Foo 9 99:99 +9999\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sample=st.sampled_from(_SAMPLES),
+    cut=st.integers(min_value=0, max_value=20000),
+    at=st.integers(min_value=0, max_value=20000),
+    snippet=st.sampled_from(_SNIPPETS),
+    noise=st.binary(max_size=8),
+)
+def test_mangled_mail_never_crashes(
+    sample: Path, cut: int, at: int, snippet: bytes, noise: bytes
+) -> None:
+    """Truncated, spliced and noisy real mails parse or raise MalformedMessage."""
+    data = sample.read_bytes()[:cut]
+    data = data[:at] + snippet + noise + data[at:]
+    try:
+        m = parse_message(data, fallback_date=datetime(2025, 1, 1, tzinfo=UTC))
+    except MalformedMessage as e:
+        assert e.reason
+    else:
+        assert m.message_id and m.date.tzinfo is UTC
+
+
+def test_octet_stream_patch_attachment() -> None:
+    """An attached .patch sent as application/octet-stream counts too (the
+    corpus sample with its text/x-patch parts relabelled)."""
+    data = raw("x_patch_attachment").replace(b"Content-Type: text/x-patch",
+                                             b"Content-Type: application/octet-stream")
+    m = parse_message(data)
+    assert m.files == ("drivers/dibs/dibs_loopback.c",)
+    assert m.patch_id is not None
+
+
+def test_html_only_multipart_has_no_text() -> None:
+    """A multipart mail without text/plain parses, with a warning."""
+    data = (b"From: A <a@x.org>\nSubject: hi\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n"
+            b"Message-ID: <h@x.org>\nContent-Type: multipart/alternative; boundary=\"b\"\n\n"
+            b"--b\nContent-Type: text/html\n\n<p>Reviewed-by: A &lt;a@x.org&gt;</p>\n--b--\n")
+    m = parse_message(data)
+    assert m.trailers == ()
+    assert "multipart message without a text/plain part" in m.warnings

@@ -211,3 +211,11 @@ def test_no_brackets_is_not_a_patch() -> None:
     s = parse_subject("librdmacm infinite loop in rpoll when timeout > 0")
     assert not s.is_patch
     assert (s.version, s.counter, s.tags) == (1, None, ())
+
+
+def test_x_of_n_and_glued_counters() -> None:
+    """"[PATCH 2 of 5]" and "[PATCH1/8]" (patchwork#126) are counters too."""
+    a = parse_subject("[PATCH 2 of 5] x: y")
+    b = parse_subject("[PATCH1/8] x: y")
+    assert (a.counter, a.total, a.is_patch) == (2, 5, True)
+    assert (b.counter, b.total, b.is_patch) == (1, 8, True)
