@@ -5,6 +5,13 @@ $CONFIGURATION_DIRECTORY/config.toml, /etc/reviewbot/config.toml,
 $XDG_CONFIG_HOME/reviewbot/config.toml; none found means defaults.
 Database: --db, then $REVIEWBOT_DATABASE_URL, then `database` in the file,
 then sqlite:///reviewbot.db in the working directory.
+
+Trees for applied detection: each `[[trees]]` entry names a `url` (cloned
+bare into the cache, see tree_cache_dir) or a local `path`, the `branches`
+whose commits count as applied, and optionally the `subsystem` (policy name)
+and its own `interval`. `reviewbot trees poll` and the daemon also watch the
+`[tree]` of every policy in `[policy] dir`, when that is set and the policy
+names a url and branches; a `[[trees]]` entry for the same url wins.
 """
 
 from __future__ import annotations
@@ -37,6 +44,14 @@ class SourceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TreeSettings:
+    source: str  # URL, or an absolute local path
+    branches: tuple[str, ...]
+    subsystem: str | None = None
+    interval: float | None = None  # None: the settings' poll_interval
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None  # from the file; see database() for the effective URL
     raw_codec: str = "identity"  # how new raw mail is stored: "identity" or "zlib" (half the disk)
@@ -44,6 +59,9 @@ class Settings:
     sources: tuple[SourceSettings, ...] = ()
     path: Path | None = None  # the file these came from
     extra: Mapping[str, Any] = field(default_factory=dict)  # tables owned by other parts
+    trees: tuple[TreeSettings, ...] = ()
+    maintainers: Path | None = None  # a MAINTAINERS file, a kernel tree or a kernel git repo
+    mailmap: Path | None = None  # a .mailmap (default: the kernel tree's, when it has one)
 
     def database(self, cli_db: str | None, env: Mapping[str, str]) -> str:
         return (cli_db or env.get("REVIEWBOT_DATABASE_URL") or self.database_url
@@ -52,9 +70,12 @@ class Settings:
 
 # Top-level tables other parts of reviewbot own and validate themselves.
 DELEGATED_TABLES = frozenset({"policy", "mail", "chat", "metrics", "gitlab", "daemon"})
-_TOP_KEYS = frozenset({"database", "raw_codec", "poll_interval", "sources"}) | DELEGATED_TABLES
+_TOP_KEYS = (frozenset({"database", "raw_codec", "poll_interval", "sources", "trees",
+                        "maintainers", "mailmap"})
+             | DELEGATED_TABLES)
 RAW_CODECS = ("identity", "zlib")
 _SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox"})
+_TREE_KEYS = frozenset({"url", "path", "branches", "subsystem", "interval"})
 
 
 def find_config(cli_path: str | None, env: Mapping[str, str],
@@ -109,8 +130,47 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     if any(s.lore for s in sources) and interval < MIN_LORE_POLL_INTERVAL:
         raise fail(f"poll_interval {interval} s is below {MIN_LORE_POLL_INTERVAL:.0f} s, "
                    "the polite minimum for lore.kernel.org")
+    raw_trees = data.get("trees", [])
+    if not isinstance(raw_trees, list):
+        raise fail("trees must be an array of tables ([[trees]])")
+    trees = tuple(_tree(t, i, path.parent, fail) for i, t in enumerate(raw_trees, 1))
     extra = {k: v for k, v in data.items() if k in DELEGATED_TABLES}
-    return Settings(db, codec, float(interval), sources, path, extra)
+    paths = {}
+    for key in ("maintainers", "mailmap"):  # relative to the settings file, like sources
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise fail(f"{key} must be a path string, not {value!r}")
+        paths[key] = path.parent / Path(value).expanduser() if value else None
+    return Settings(db, codec, float(interval), sources, path, extra, trees, **paths)
+
+
+def _tree(t: Any, n: int, base: Path, fail: Any) -> TreeSettings:
+    where = f"[[trees]] #{n}"
+    if not isinstance(t, dict):
+        raise fail(f"{where} must be a table")
+    unknown = sorted(set(t) - _TREE_KEYS)
+    if unknown:
+        raise fail(f"{where}: unknown key(s) {', '.join(unknown)} "
+                   f"(known: {', '.join(sorted(_TREE_KEYS))})")
+    if ("url" in t) == ("path" in t):
+        raise fail(f"{where}: give exactly one of url, path")
+    value = t.get("url", t.get("path"))
+    if not isinstance(value, str) or not value:
+        raise fail(f"{where}: {'url' if 'url' in t else 'path'} must be a non-empty string")
+    source = value if "url" in t else str((base / Path(value).expanduser()).resolve())
+    branches = t.get("branches")
+    if (not isinstance(branches, list) or not branches
+            or not all(isinstance(b, str) and b for b in branches)):
+        raise fail(f"{where} ({value}): branches must be a non-empty list of branch names")
+    subsystem = t.get("subsystem")
+    if subsystem is not None and (not isinstance(subsystem, str) or not subsystem):
+        raise fail(f"{where} ({value}): subsystem must be a policy name")
+    every = t.get("interval")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int | float)
+                              or every <= 0):
+        raise fail(f"{where} ({value}): interval must be a positive number of seconds")
+    return TreeSettings(source, tuple(branches), subsystem,
+                        float(every) if every is not None else None)
 
 
 def _source(s: Any, n: int, base: Path, fail: Any) -> SourceSettings:

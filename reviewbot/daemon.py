@@ -5,6 +5,10 @@ and lists don't synchronise). Each poll runs the synchronous ingest in a
 worker thread under that source's lock, and stops between batches when asked,
 so SIGTERM never leaves half a batch: the store commits a batch and its
 cursor together.
+
+Watched trees (applied detection) have their own loops and intervals, under
+per-tree locks ("tree:<source>"). A one-shot round polls the sources first,
+then the trees, so commits are matched against the mail just ingested.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from reviewbot.adapters.locks import SourceLocks
 from reviewbot.adapters.systemd import Notifier
-from reviewbot.ports import Batch, Source, Store
+from reviewbot.ports import Batch, Source, Store, Tree, TreeStore
 from reviewbot.service import IngestReport, ingest
+from reviewbot.service.trees import TreeReport, poll_tree
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +42,25 @@ class Poller:
     jitter: float = 0.1  # up to this fraction of `interval` is added at random
 
 
+@dataclass(frozen=True, slots=True)
+class TreePoller:
+    """One watched tree and how often to fetch it."""
+
+    tree: Tree
+    interval: float
+    jitter: float = 0.1
+
+    @property
+    def key(self) -> str:
+        return f"tree:{self.tree.source}"
+
+
 @dataclass(slots=True)
 class PollResult:
-    list_name: str
+    list_name: str  # the list, or the tree's source for a tree poll
     key: str
     report: IngestReport | None = None
+    tree_report: TreeReport | None = None
     skipped: str | None = None  # why nothing ran (lock held elsewhere)
     error: str | None = None
 
@@ -70,9 +90,13 @@ class Daemon:
     locks: SourceLocks
     notifier: Notifier
     sleep_random: Callable[[], float] = random.random
+    tree_pollers: Sequence[TreePoller] = ()
+    trees: TreeStore | None = None  # required when tree_pollers is not empty
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_thread: threading.Event = field(default_factory=threading.Event)
+    _first_round: set[int] = field(default_factory=set)  # source pollers that polled once
+    _mail_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def stop(self) -> None:
         """Ask every loop to finish its current batch and return."""
@@ -100,10 +124,36 @@ class Daemon:
         del self.results[:-100]
         return result
 
+    def poll_tree_once(self, poller: TreePoller) -> PollResult:
+        """One poll of one tree: lock, fetch, match, store, unlock. A failing tree never raises."""
+        key = poller.key
+        result = PollResult(poller.tree.source, key)
+        if self.trees is None:
+            raise RuntimeError("Daemon.trees is needed to poll trees")
+        if not self.locks.try_acquire(key):
+            result.skipped = "another reviewbot holds this tree's lock"
+            log.info("%s: skipped, %s", key, result.skipped)
+            return result
+        try:
+            result.tree_report = poll_tree(poller.tree, self.store, self.trees,
+                                           datetime.now(UTC))
+        except Exception as exc:  # one bad tree must never kill the daemon
+            result.error = f"{type(exc).__name__}: {exc}"
+            log.exception("%s: tree poll failed", key)
+        finally:
+            self.locks.release(key)
+        self.results.append(result)
+        del self.results[:-100]
+        return result
+
     async def run_once(self) -> list[PollResult]:
-        """Poll every source once, concurrently, and return what happened."""
-        return list(await asyncio.gather(
+        """Poll every source once, concurrently, then every tree; return what happened."""
+        results = list(await asyncio.gather(
             *(asyncio.to_thread(self.poll_once, p) for p in self.pollers)))
+        if not self._stop_thread.is_set():
+            results.extend(await asyncio.gather(
+                *(asyncio.to_thread(self.poll_tree_once, t) for t in self.tree_pollers)))
+        return results
 
     async def run(self, *, once: bool = False) -> int:
         """Serve until stop() (SIGTERM/SIGINT); with `once`, one round and return."""
@@ -119,6 +169,8 @@ class Daemon:
             async with asyncio.TaskGroup() as tg:
                 for poller in self.pollers:
                     tg.create_task(self._loop(poller))
+                for tree_poller in self.tree_pollers:
+                    tg.create_task(self._tree_loop(tree_poller))
                 if self.notifier.watchdog_interval:
                     tg.create_task(self._watchdog(self.notifier.watchdog_interval))
             return 0
@@ -135,6 +187,24 @@ class Daemon:
     async def _loop(self, poller: Poller) -> None:
         while not self._stop_async.is_set():
             await asyncio.to_thread(self.poll_once, poller)
+            self._first_round.add(id(poller))
+            if len(self._first_round) >= len(self.pollers):
+                self._mail_ready.set()
+            delay = poller.interval * (1 + poller.jitter * self.sleep_random())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_async.wait(), delay)
+
+    async def _tree_loop(self, poller: TreePoller) -> None:
+        # Commits are matched against stored mail: let every list catch up once
+        # first, or a fresh install would find the commits before the postings.
+        if self.pollers:
+            stop = asyncio.ensure_future(self._stop_async.wait())
+            ready = asyncio.ensure_future(self._mail_ready.wait())
+            await asyncio.wait({stop, ready}, return_when=asyncio.FIRST_COMPLETED)
+            for f in (stop, ready):
+                f.cancel()
+        while not self._stop_async.is_set():
+            await asyncio.to_thread(self.poll_tree_once, poller)
             delay = poller.interval * (1 + poller.jitter * self.sleep_random())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_async.wait(), delay)

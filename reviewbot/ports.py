@@ -7,11 +7,12 @@ instead of pretending they are async.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from reviewbot.core.applied import TreeCommit
 from reviewbot.core.model import Message, MessageId, SeriesId
 from reviewbot.core.series import Assembly
 
@@ -156,4 +157,73 @@ class Store(Protocol):
         self, results: Sequence[tuple[StoredRaw, Message | str, str]]
     ) -> ReparseOutcome:
         """Per mail: the new Message, or the reason it failed; plus its sha256."""
+        ...
+
+
+# -- subsystem trees (applied detection) -------------------------------------------
+
+class TreeUpdate(Protocol):
+    """What one poll of a tree found (adapters/gittree.py's TreeUpdate)."""
+
+    @property
+    def commits(self) -> Sequence[TreeCommit]: ...  # new since the tips, each commit once
+
+    @property
+    def tips(self) -> Mapping[str, str]: ...  # branch -> tip to remember
+
+    @property
+    def warnings(self) -> Sequence[str]: ...
+
+
+class Tree(Protocol):
+    """A watched git tree: `source` (URL or path) names it in storage and locks."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def branches(self) -> tuple[str, ...]: ...
+
+    def poll(self, tips: Mapping[str, str | None]) -> TreeUpdate:
+        """Fetch, then list the commits after `tips` (missing: first look)."""
+        ...
+
+    def contains(self, branch: str, sha: str) -> bool:
+        """Whether `sha` is on `branch` now (after a force-push it may not be)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRecord:
+    """A match to store: commit `sha` (first seen on `branch`) applies `message_id`."""
+
+    sha: str
+    branch: str
+    message_id: MessageId
+    series_id: SeriesId
+    patch_idx: int | None  # 1-based index in its series; None when in no series' list
+    method: str
+    fuzzy: bool
+    commit_date: datetime
+    first_seen: datetime
+
+
+class TreeStore(Protocol):
+    """Tips and matches per tree (adapters/sqltrees.py)."""
+
+    def tips(self, tree: str) -> dict[str, str]: ...
+
+    def placement(self) -> dict[MessageId, tuple[SeriesId, int | None]]:
+        """Every series member -> (its series, its patch index or None), as assembled."""
+        ...
+
+    def applied_shas(self, tree: str, branches: Sequence[str]) -> list[str]:
+        """Matched commits of `tree` first seen on one of `branches`."""
+        ...
+
+    def record(
+        self, tree: str, tips: Mapping[str, str], records: Sequence[AppliedRecord],
+        dropped: Iterable[str], now: datetime,
+    ) -> int:
+        """New tips, new matches and dropped commits in ONE transaction; rows added."""
         ...

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from reviewbot.config import SourceSettings
-from reviewbot.ports import Source
+from collections.abc import Mapping
+from pathlib import Path
+
+from reviewbot.config import Settings, SourceSettings, TreeSettings
+from reviewbot.ports import Source, Tree
 
 
 class SourceError(ValueError):
@@ -31,3 +34,46 @@ def build_source(s: SourceSettings) -> Source:
     from reviewbot.adapters.mboxfile import MboxSource
 
     return MboxSource(s.mbox, s.list_name)
+
+
+def tree_cache_dir(env: Mapping[str, str]) -> Path:
+    """Where URL trees are cloned: $CACHE_DIRECTORY (systemd), $XDG_CACHE_HOME, ~/.cache."""
+    if d := env.get("CACHE_DIRECTORY"):
+        return Path(d.split(":")[0]) / "trees"
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "reviewbot" / "trees"
+
+
+def configured_trees(conf: Settings) -> list[TreeSettings]:
+    """`[[trees]]`, then the `[tree]` of each policy in `[policy] dir` not already listed."""
+    trees = list(conf.trees)
+    table = conf.extra.get("policy")
+    if table is None or conf.path is None:
+        return trees
+    from reviewbot.adapters.policy_files import configured_dir, load_policies
+    from reviewbot.core.policy_schema import PolicyError
+
+    try:
+        directory = configured_dir(table, conf.path.parent)
+        policies = load_policies(directory) if directory is not None else None
+    except (ValueError, PolicyError) as exc:
+        raise SourceError(f"cannot read the policies' trees: {exc}") from exc
+    if policies is None:
+        return trees
+    known = {t.source for t in trees}
+    for policy in (policies.default, *policies.subsystems):
+        url, branches = policy.tree.url, policy.tree.branches
+        if url and branches and url not in known:
+            known.add(url)
+            trees.append(TreeSettings(url, branches, subsystem=policy.name))
+    return trees
+
+
+def build_tree(t: TreeSettings, cache_dir: Path) -> Tree:
+    """The adapter for one watched tree. No I/O beyond an existence check."""
+    from reviewbot.adapters.gittree import GitTree
+
+    tree = GitTree(t.source, t.branches, cache_dir=cache_dir)
+    if not tree.is_remote and not Path(t.source).is_dir():
+        raise SourceError(f"tree {t.source}: no such directory")
+    return tree

@@ -217,25 +217,6 @@ def header_parse(raw: bytes, *, fallback_date: datetime | None = None) -> Messag
         in_reply_to=MessageId(irt) if irt else None, references=refs)
 
 
-def make_epoch(git_dir: Path, mails: list[RawMail]) -> Path:
-    """A public-inbox v2 style epoch (one commit per message, file `m`) via git fast-import."""
-    subprocess.run(["git", "init", "-q", "--bare", str(git_dir)], check=True)
-    stream = bytearray()
-    for n, mail in enumerate(mails, 1):
-        when = int((mail.received or datetime(2025, 1, 1, tzinfo=UTC)).timestamp())
-        stream += b"blob\nmark :%d\ndata %d\n%s\n" % (2 * n, len(mail.raw), mail.raw)
-        msg = b"message %d" % n
-        stream += (b"commit refs/heads/master\nmark :%d\n"
-                   b"committer list <list@example.org> %d +0000\ndata %d\n%s\n"
-                   % (2 * n + 1, when, len(msg), msg))
-        if n > 1:
-            stream += b"from :%d\n" % (2 * n - 1)
-        stream += b"M 100644 :%d m\n\n" % (2 * n)
-    subprocess.run(["git", "--git-dir", str(git_dir), "fast-import", "--quiet"],
-                   input=bytes(stream), check=True)
-    return git_dir
-
-
 @pytest.fixture(scope="session")
 def corpus_mails(corpus_git: Path) -> list[RawMail]:
     """All 8,487 corpus messages in arrival order (read once per session)."""

@@ -13,7 +13,8 @@ from reviewbot.adapters.mboxfile import MboxSource
 from reviewbot.adapters.sqlstore import SqlStore
 from reviewbot.ports import RawMail
 from reviewbot.service import ingest
-from tests.sqlfixtures import make_epoch, snapshot
+from tests.epochs import make_epoch
+from tests.sqlfixtures import snapshot
 
 SERIES_PARTS = ("series", "patches", "trailers", "members")
 

@@ -15,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import reviewbot.adapters.sqlbacklogtables
+import reviewbot.adapters.sqltrees  # noqa: F401  (the models compared below)
 from reviewbot.adapters import sqlmigrate
 from reviewbot.adapters.sqlstore import SqlStore
 from reviewbot.adapters.sqltables import MessageRow

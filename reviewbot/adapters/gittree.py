@@ -77,6 +77,10 @@ class GitTree:
             path = Path(self.source)
             dot_git = path / ".git"
             self._git_dir = dot_git if dot_git.exists() else path
+            # Otherwise every branch would just look missing, poll after poll.
+            if self._proc(["rev-parse", "--git-dir"]).returncode != 0:
+                raise GitTreeError(["rev-parse", "--git-dir"],
+                                   f"{self.source} is not a git repository")
             return
         if self.cache_dir is None:
             raise ValueError(f"{self.source}: a URL needs a cache_dir")
@@ -135,6 +139,11 @@ class GitTree:
             tips=new_tips,
             warnings=tuple(warnings),
         )
+
+    def contains(self, branch: str, sha: str) -> bool:
+        """Whether `sha` is on `branch` as last synced (a force-push may have dropped it)."""
+        head = self._resolve(branch)
+        return head is not None and self._is_ancestor(sha, head)
 
     def _range(self, branch: str, old: str | None, head: str, warnings: list[str]) -> list[str]:
         if old == head:

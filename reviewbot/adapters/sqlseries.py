@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,35 +124,46 @@ def _trailer(r: Any) -> Trailer:
 
 
 def load(conn: Connection, series_id: str) -> tuple[Series, str] | None:
-    row = conn.execute(sa.select(S).where(S.c.series_id == series_id)).first()
-    if row is None:
-        return None
-    by_patch: dict[int, list[Trailer]] = {}
-    for t in conn.execute(sa.select(T).where(T.c.series_id == series_id)
-                          .order_by(T.c.patch_idx, T.c.pos)):
-        by_patch.setdefault(t.patch_idx, []).append(_trailer(t))
-    patches = tuple(
-        SeriesPatch(p.idx, MessageId(p.message_id), p.subject, tuple(json.loads(p.files)),
-                    p.patch_id, tuple(by_patch.get(p.idx, ())))
-        for p in conn.execute(sa.select(P).where(P.c.series_id == series_id).order_by(P.c.idx)))
-    members = tuple(MessageId(m) for m in conn.execute(
-        sa.select(MEM.c.message_id).where(MEM.c.series_id == series_id)
-        .order_by(MEM.c.message_id)).scalars())
-    date: datetime = row.date
-    series = Series(
-        series_id=SeriesId(row.series_id), title=row.title, version=row.version,
-        total=row.total, author_name=row.author_name, author_email=row.author_email,
-        date=date, cover_message_id=(MessageId(row.cover_message_id)
-                                     if row.cover_message_id else None),
-        patches=patches, missing=tuple(json.loads(row.missing)),
-        cover_trailers=tuple(by_patch.get(0, ())), change_id=row.change_id,
-        is_rfc=row.is_rfc, is_resend=row.is_resend, is_autosel=row.is_autosel,
-        tags=tuple(json.loads(row.tags)), members=members,
-        revisions=tuple(SeriesId(x) for x in json.loads(row.revisions)),
-        superseded_by=SeriesId(row.superseded_by) if row.superseded_by else None,
-        revision_link=row.revision_link,
-    )
-    return series, row.state
+    return load_many(conn, [series_id]).get(SeriesId(series_id))
+
+
+def load_many(conn: Connection, series_ids: Sequence[str]) -> dict[SeriesId, tuple[Series, str]]:
+    """Several series with their stored state, in four queries per chunk of ids."""
+    out: dict[SeriesId, tuple[Series, str]] = {}
+    for i in range(0, len(series_ids), CHUNK):
+        part = list(series_ids[i:i + CHUNK])
+        trailers: dict[tuple[str, int], list[Trailer]] = {}
+        for t in conn.execute(sa.select(T).where(T.c.series_id.in_(part))
+                              .order_by(T.c.series_id, T.c.patch_idx, T.c.pos)):
+            trailers.setdefault((t.series_id, t.patch_idx), []).append(_trailer(t))
+        patches: dict[str, list[SeriesPatch]] = {}
+        for p in conn.execute(sa.select(P).where(P.c.series_id.in_(part))
+                              .order_by(P.c.series_id, P.c.idx)):
+            patches.setdefault(p.series_id, []).append(SeriesPatch(
+                p.idx, MessageId(p.message_id), p.subject, tuple(json.loads(p.files)),
+                p.patch_id, tuple(trailers.get((p.series_id, p.idx), ()))))
+        members: dict[str, list[MessageId]] = {}
+        for sid, mid in conn.execute(sa.select(MEM.c.series_id, MEM.c.message_id)
+                                     .where(MEM.c.series_id.in_(part))
+                                     .order_by(MEM.c.series_id, MEM.c.message_id)):
+            members.setdefault(sid, []).append(MessageId(mid))
+        for row in conn.execute(sa.select(S).where(S.c.series_id.in_(part))):
+            sid = row.series_id
+            date: datetime = row.date
+            out[SeriesId(sid)] = (Series(
+                series_id=SeriesId(sid), title=row.title, version=row.version,
+                total=row.total, author_name=row.author_name, author_email=row.author_email,
+                date=date, cover_message_id=(MessageId(row.cover_message_id)
+                                             if row.cover_message_id else None),
+                patches=tuple(patches.get(sid, ())), missing=tuple(json.loads(row.missing)),
+                cover_trailers=tuple(trailers.get((sid, 0), ())), change_id=row.change_id,
+                is_rfc=row.is_rfc, is_resend=row.is_resend, is_autosel=row.is_autosel,
+                tags=tuple(json.loads(row.tags)), members=tuple(members.get(sid, ())),
+                revisions=tuple(SeriesId(x) for x in json.loads(row.revisions)),
+                superseded_by=SeriesId(row.superseded_by) if row.superseded_by else None,
+                revision_link=row.revision_link,
+            ), row.state)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from reviewbot.adapters.sqlstore import SqlStore
+from reviewbot.commands.backlogctx import context
 from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
 from reviewbot.config import SourceSettings
 from reviewbot.service import IngestReport, ingest
@@ -78,7 +80,17 @@ def _run(args: argparse.Namespace) -> int:
                 if progress is not None:
                     progress.done()
         print(report.summary(time.monotonic() - started))
+    _route(args, store)
     return 0
+
+
+def _route(args: argparse.Namespace, store: SqlStore) -> None:
+    """Route the series to subsystems now, so queries find it done; never fails the ingest
+    (queries route again, and say why, when MAINTAINERS is missing or broken)."""
+    try:
+        context(args, store)
+    except CommandError as exc:
+        print(f"reviewbot: warning: series not routed: {exc}", file=sys.stderr)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,12 +1,24 @@
-"""`reviewbot queue [--json]`: open series (not superseded, not applied), oldest first."""
+"""`reviewbot queue [--subsystem NAME] [--json] [--as-of DATE]`: open series, oldest first.
+
+States are derived at --as-of (default: now) with each series' policy, MAINTAINERS
+routing, manual actions and commit matches. With --subsystem (a MAINTAINERS section
+name, any case, or one of its list addresses) only that subsystem's series, plus its
+figures: open by state, age distribution, oldest waiting, time to first review and
+to applied (p50/p90, per latest revision), and reviewers' load.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from reviewbot.commands.db import open_store, run_guarded
+from reviewbot.commands.backlogctx import NO_MAINTAINERS, add_as_of, context, now_or
+from reviewbot.commands.db import CommandError, open_store, run_guarded
+from reviewbot.core.model import SeriesId
+from reviewbot.core.stats import Percentiles, SubsystemStats
+from reviewbot.service.backlog import Queue, Tracked, UnknownSubsystem, queue
 
 
 def _age(now: datetime, then: datetime) -> str:
@@ -18,29 +30,108 @@ def _age(now: datetime, then: datetime) -> str:
     return f"{int(seconds // 86400)}d"
 
 
+def _days(span: timedelta | None) -> float | None:
+    return round(span.total_seconds() / 86400, 2) if span is not None else None
+
+
+def _entry_json(sid: SeriesId, t: Tracked, now: datetime) -> dict[str, Any]:
+    s, st = t.series, t.status
+    return {
+        "series_id": sid, "title": s.title, "version": s.version,
+        "patches": len(s.patches), "total": s.total, "state": st.state.value,
+        "author": {"name": s.author_name, "email": s.author_email},
+        "date": s.date.isoformat(), "age_seconds": int((now - s.date).total_seconds()),
+        "turn": st.turn.value, "waiting_on": list(st.waiting_on), "reason": st.reason,
+        "since": st.since.isoformat(), "due": st.due.isoformat() if st.due else None,
+        "assignees": list(st.assignees),
+        "subsystems": [r.section for r in t.routing.routes],
+        "taker": t.routing.taker.section if t.routing.taker else None,
+    }
+
+
+def _pct_json(p: Percentiles) -> dict[str, Any]:
+    return {"count": p.count, "p50_days": _days(p.p50), "p90_days": _days(p.p90)}
+
+
+def stats_json(st: SubsystemStats) -> dict[str, Any]:
+    return {
+        "open_total": st.open_total,
+        "open_by_state": dict(st.open_by_state),
+        "age_buckets": dict(st.age_buckets),
+        "oldest_waiting": [{"series_id": w.series_id, "since": w.since.isoformat(),
+                            "state": w.state.value, "turn": w.turn.value, "reason": w.reason}
+                           for w in st.oldest_waiting],
+        "time_to_first_review": _pct_json(st.time_to_first_review),
+        "time_to_applied": _pct_json(st.time_to_applied),
+        "reviewer_load": dict(st.reviewer_load),
+    }
+
+
+def _pct_text(p: Percentiles) -> str:
+    if not p.count:
+        return "none"
+    return f"p50 {_days(p.p50)} d, p90 {_days(p.p90)} d (over {p.count} series)"
+
+
+def _print_text(q: Queue, now: datetime) -> None:
+    print(f"{'AGE':>5} {'VER':>3} {'PATCHES':>7}  {'STATE':<17} {'TURN':<10} {'TITLE':<60} "
+          "AUTHOR")
+    for _sid, t in q.entries:
+        s, st = t.series, t.status
+        title = s.title if len(s.title) <= 60 else s.title[:57] + "..."
+        print(f"{_age(now, s.date):>5} {'v' + str(s.version):>3} "
+              f"{f'{len(s.patches)}/{s.total}':>7}  {st.state.value:<17} {st.turn.value:<10} "
+              f"{title:<60} {s.author_name or s.author_email}")
+    ignored = f" ({q.ignored} more ignored by policy)" if q.ignored else ""
+    print(f"{len(q.entries)} open series{ignored}")
+    if q.stats is None:
+        return
+    fig = q.stats
+    titles = {sid: t.series.title for sid, t in q.entries}
+    print(f"\n{q.subsystem} as of {now:%Y-%m-%d %H:%M} UTC")
+    print("open by state: " + ", ".join(f"{k} {v}" for k, v in fig.open_by_state.items()))
+    print("age since posting: " + ", ".join(f"{k} {v}" for k, v in fig.age_buckets.items()))
+    print(f"time to first review: {_pct_text(fig.time_to_first_review)}")
+    print(f"time to applied: {_pct_text(fig.time_to_applied)}")
+    print("reviewers' load: " + (", ".join(f"{k} {v}" for k, v in fig.reviewer_load.items())
+                                 or "nobody assigned"))
+    print("oldest waiting (reviewer's or maintainer's turn):")
+    for w in fig.oldest_waiting:
+        print(f"  {_age(now, w.since):>5}  {w.state.value:<17} {w.turn.value:<10} "
+              f"{titles.get(SeriesId(w.series_id), '')[:60]}  <{w.series_id}>")
+
+
 def _run(args: argparse.Namespace) -> int:
     store = open_store(args)
-    now = datetime.now(UTC)  # the CLI is the shell: it may read the clock
-    entries = store.queue()
-    if args.json:
-        print(json.dumps([{
-            "series_id": e.series_id, "title": e.title, "version": e.version,
-            "patches": e.patch_count, "total": e.total, "state": e.state,
-            "author": {"name": e.author_name, "email": e.author_email},
-            "date": e.date.isoformat(), "age_seconds": int((now - e.date).total_seconds()),
-        } for e in entries], indent=2, ensure_ascii=False))
+    ctx, backlog = context(args, store)
+    now = now_or(args.as_of)  # the CLI is the shell: it may read the clock
+    if args.subsystem is not None and ctx.index is None:
+        raise CommandError(f"--subsystem {args.subsystem}: {NO_MAINTAINERS}")
+    try:
+        q = queue(backlog, ctx, now, args.subsystem)
+    except UnknownSubsystem as exc:
+        raise CommandError(f"no stored series belongs to subsystem {exc.args[0]!r} (give a "
+                           "MAINTAINERS section name, e.g. 'INFINIBAND SUBSYSTEM', or its "
+                           "list address)") from exc
+    if not args.json:
+        _print_text(q, now)
         return 0
-    print(f"{'AGE':>5} {'VER':>3} {'PATCHES':>7}  {'STATE':<12} {'TITLE':<60} AUTHOR")
-    for e in entries:
-        title = e.title if len(e.title) <= 60 else e.title[:57] + "..."
-        print(f"{_age(now, e.date):>5} {'v' + str(e.version):>3} "
-              f"{f'{e.patch_count}/{e.total}':>7}  {e.state:<12} {title:<60} "
-              f"{e.author_name or e.author_email}")
-    print(f"{len(entries)} open series")
+    rows = [_entry_json(sid, t, now) for sid, t in q.entries]
+    if q.stats is None:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(json.dumps({"subsystem": q.subsystem, "as_of": now.isoformat(), "series": rows,
+                          "ignored": q.ignored, "stats": stats_json(q.stats)},
+                         indent=2, ensure_ascii=False))
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("queue", help="list open series, oldest first")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("queue", help="list open series, oldest first (per subsystem: with "
+                       "its backlog figures)")
+    p.add_argument("--subsystem", metavar="NAME", help="a MAINTAINERS section name (any case) "
+                   "or list address, e.g. 'INFINIBAND SUBSYSTEM' or linux-rdma@vger.kernel.org")
+    p.add_argument("--json", action="store_true", help="machine-readable output (with "
+                   "--subsystem: an object with series, stats)")
+    add_as_of(p)
     p.set_defaults(func=run_guarded(_run))

@@ -8,10 +8,18 @@ import logging
 import os
 
 from reviewbot.adapters import locks
+from reviewbot.adapters.sqltrees import SqlTrees
 from reviewbot.adapters.systemd import Notifier
 from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
-from reviewbot.daemon import Daemon, Poller
-from reviewbot.wiring import SourceError, build_source
+from reviewbot.config import Settings
+from reviewbot.daemon import Daemon, Poller, TreePoller
+from reviewbot.wiring import (
+    SourceError,
+    build_source,
+    build_tree,
+    configured_trees,
+    tree_cache_dir,
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +27,8 @@ log = logging.getLogger(__name__)
 def build_daemon(args: argparse.Namespace) -> Daemon:
     """Settings -> store (migrated), sources, locks, notifier. Fails fast on bad config."""
     conf = settings(args)
-    if not conf.sources:
+    tree_pollers = build_tree_pollers(conf, args.interval)
+    if not conf.sources and not tree_pollers:
         raise CommandError("no [[sources]] configured: `run` polls the sources of the settings "
                            "file (see deploy/config.example.toml); use `ingest` for one-off runs")
     interval = args.interval if args.interval is not None else conf.poll_interval
@@ -29,7 +38,19 @@ def build_daemon(args: argparse.Namespace) -> Daemon:
         raise CommandError(str(exc)) from exc
     store = open_store(args)  # migrations run before READY=1 is ever sent
     return Daemon(store=store, pollers=pollers, locks=locks.for_engine(store.engine),
-                  notifier=Notifier(os.environ))
+                  notifier=Notifier(os.environ), tree_pollers=tree_pollers,
+                  trees=SqlTrees(store.engine))
+
+
+def build_tree_pollers(conf: Settings, interval: float | None) -> list[TreePoller]:
+    """[[trees]] and the policies' trees; `interval` overrides each tree's own."""
+    try:
+        cache = tree_cache_dir(os.environ)
+        return [TreePoller(build_tree(t, cache),
+                           interval if interval is not None else t.interval or conf.poll_interval)
+                for t in configured_trees(conf)]
+    except SourceError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -41,7 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="the daemon: poll every configured source on its interval",
                        description="Stops cleanly on SIGTERM/SIGINT after the current batch.")
     p.add_argument("--once", action="store_true",
-                   help="poll every source once and exit (for cron and tests); exit 1 if any failed")
+                   help="poll every source, then every tree, once and exit (for cron and "
+                   "tests); exit 1 if any failed")
     p.add_argument("--interval", type=float, metavar="SECONDS",
                    help="override the configured poll interval")
     p.set_defaults(func=run_guarded(_run))

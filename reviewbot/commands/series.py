@@ -1,4 +1,6 @@
-"""`reviewbot series <message-id> [--json]`: the series containing a message."""
+"""`reviewbot series <message-id> [--json] [--as-of DATE]`: the series containing a message,
+its subsystems (the expected taker marked), its backlog state, whose turn it is, why,
+since when, when due, and the timeline that led there."""
 
 from __future__ import annotations
 
@@ -6,8 +8,12 @@ import argparse
 import json
 from typing import Any
 
+from reviewbot.commands.backlogctx import NO_MAINTAINERS, add_as_of, context, now_or
 from reviewbot.commands.db import CommandError, open_store, run_guarded
 from reviewbot.core.model import Series, Trailer
+from reviewbot.core.subsystems import SeriesRouting
+from reviewbot.core.turn import SeriesStatus, describe_event, timeline_lines
+from reviewbot.service.backlog import track
 
 
 def _trailer(t: Trailer) -> dict[str, Any]:
@@ -39,6 +45,57 @@ def series_json(s: Series, state: str) -> dict[str, Any]:
         "tags": list(s.tags),
         "state": state,
     }
+
+
+def _iso(when: object) -> str | None:
+    return when.isoformat() if when is not None else None  # type: ignore[attr-defined]
+
+
+def status_json(status: SeriesStatus, routing: SeriesRouting) -> dict[str, Any]:
+    """The backlog keys `series --json` adds to series_json."""
+    return {
+        "state": status.state.value,
+        "subsystems": [{"section": r.section, "taker": r.is_taker, "lists": list(r.lists)}
+                       for r in routing.routes],
+        "unowned_files": list(routing.unowned),
+        "turn": status.turn.value,
+        "waiting_on": list(status.waiting_on),
+        "assignees": list(status.assignees),
+        "reason": status.reason,
+        "since": status.since.isoformat(),
+        "due": _iso(status.due),
+        "first_review_at": _iso(status.first_review_at),
+        "applied_at": _iso(status.applied_at),
+        "timeline": [{"at": t.at.isoformat(), "event": describe_event(t.event),
+                      "kind": t.event.kind.value if t.event else "clock",
+                      "actor": t.event.actor if t.event else "", "role": t.role.value,
+                      "state": t.state.value, "turn": t.turn.value, "reason": t.reason}
+                     for t in status.timeline],
+    }
+
+
+def _status_text(status: SeriesStatus, routing: SeriesRouting, routed: bool) -> list[str]:
+    lines = []
+    if routing.routes:
+        lines.append("  subsystems: " + "; ".join(
+            r.section + (" (expected to take it)" if r.is_taker else "")
+            for r in routing.routes))
+    elif not routed:
+        lines.append(f"  subsystems: unknown ({NO_MAINTAINERS})")
+    else:
+        lines.append("  subsystems: none (no MAINTAINERS section owns its files)")
+    if routing.unowned:
+        lines.append(f"  unowned files: {', '.join(routing.unowned)}")
+    who = f" ({', '.join(status.waiting_on)})" if status.waiting_on else ""
+    lines += [f"  state: {status.state}, {status.turn}'s turn{who}",
+              f"  why: {status.reason}",
+              f"  since: {status.since:%Y-%m-%d %H:%M} UTC"
+              + (f", due {status.due:%Y-%m-%d %H:%M} UTC" if status.due else "")]
+    if status.assignees:
+        lines.append(f"  assigned: {', '.join(status.assignees)}")
+    lines.append("  timeline:")
+    lines += [f"    {t}" for t in timeline_lines(status)]
+    return lines
 
 
 def _text(s: Series, state: str) -> str:
@@ -73,8 +130,20 @@ def _run(args: argparse.Namespace) -> int:
                                "(not a patch, cover letter or reply to one)")
         raise CommandError(f"unknown message <{mid}>")
     s, state = found
-    print(json.dumps(series_json(s, state), indent=2, ensure_ascii=False) if args.json
-          else _text(s, state))
+    ctx, backlog = context(args, store)
+    now = now_or(args.as_of)
+    tracked = track(backlog, ctx, now, [s.series_id]).get(s.series_id)
+    if tracked is None:
+        raise CommandError(f"<{s.series_id}> was posted {s.date:%Y-%m-%d %H:%M} UTC, after "
+                           f"{now:%Y-%m-%d %H:%M} UTC" if s.date > now else
+                           f"<{s.series_id}>: its history cannot be replayed (see the log)")
+    status, routing = tracked.status, tracked.routing
+    if args.json:
+        print(json.dumps({**series_json(s, state), **status_json(status, routing)},
+                         indent=2, ensure_ascii=False))
+    else:
+        text = _text(s, status.state.value)
+        print("\n".join([text, *_status_text(status, routing, ctx.index is not None)]))
     return 0
 
 
@@ -82,4 +151,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("series", help="show the series containing a message")
     p.add_argument("message_id", metavar="MESSAGE-ID", help="with or without <>")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_as_of(p)
     p.set_defaults(func=run_guarded(_run))

@@ -16,7 +16,7 @@ def _run(args: argparse.Namespace) -> int:
     for key in ("messages", "deleted", "duplicates", "quarantined", "series", "patches", "open"):
         print(f"{key:<12} {stats[key]}")
     for state, n in stats["states"].items():
-        print(f"  {state:<12} {n}")
+        print(f"  {state:<18} {n}")  # changes_requested is the longest state
     return 0
 
 

@@ -1,44 +1,34 @@
-"""A series' state, as a small pure function.
+"""The state cached with each stored series at reassembly: the backlog's, clock-free.
 
-Interim rules until the backlog state machine (domain.md §4) replaces them;
-callers only rely on `series_state(series, members) -> str`.
+`series_state` replays the series' mail with the default policy as of its own last
+event, so it never depends on the clock (nothing goes stale, no snooze ends) nor on
+MAINTAINERS, policies or manual actions. Queries (`series`, `queue`) derive the real
+status at their `--as-of` with all of those; the cache only narrows which series
+can be open: a closed cached state (superseded, applied) stays closed with more
+information, an open one may still close (a maintainer's NAK, an override).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reviewbot.core.model import Message, Series, Trailer
+from reviewbot.core.backlog import series_status
+from reviewbot.core.events import events_from_series
+from reviewbot.core.model import Message, Series
+from reviewbot.core.policy import Policy
+from reviewbot.core.turn import OPEN_STATES as _OPEN
+from reviewbot.core.turn import State
 
-SUPERSEDED = "superseded"
-APPLIED = "applied"
-RFC = "rfc"
-NEW = "new"
-UNDER_REVIEW = "under review"
-REVIEWED = "reviewed"
-
-OPEN_STATES = frozenset({RFC, NEW, UNDER_REVIEW, REVIEWED})
-
-
-def _counts_as_review(trailer: Trailer, author_email: str) -> bool:
-    # A self-ack is not a review (domain.md §3).
-    return trailer.kind.is_review and trailer.email != author_email
+OPEN_STATES = frozenset(s.value for s in _OPEN)
+_DEFAULT = Policy()
 
 
-def series_state(series: Series, members: Iterable[Message]) -> str:
-    """superseded > applied > rfc > reviewed / under review / new."""
-    if series.superseded_by is not None:
-        return SUPERSEDED
-    if any(m.applied is not None for m in members):
-        return APPLIED
-    if series.is_rfc:
-        return RFC
-    author = series.author_email.lower()
-    reviewed = [
-        any(_counts_as_review(t, author) for t in p.trailers) for p in series.patches
-    ]
-    if reviewed and all(reviewed):
-        return REVIEWED
-    if any(reviewed) or any(_counts_as_review(t, author) for t in series.cover_trailers):
-        return UNDER_REVIEW
-    return NEW
+def series_state(series: Series, members: Iterable[Message], newer: Series | None = None) -> str:
+    """The backlog state at the series' last event (new, under_review, ..., superseded)."""
+    members = list(members)
+    events = events_from_series(series, members, newer=newer)
+    last = max(e.at for e in events)
+    status = series_status(series, members, _DEFAULT, last, newer=newer)
+    if series.superseded_by is not None and newer is None:
+        return State.SUPERSEDED.value  # the newer revision is not at hand: still superseded
+    return status.state.value

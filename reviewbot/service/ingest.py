@@ -139,7 +139,10 @@ def reassemble(
         msg = by_id.get(mid)
         if msg is not None:
             members.setdefault(sid, []).append(msg)
-    states = {s.series_id: series_state(s, members.get(s.series_id, ())) for s in assembly.series}
+    by_sid = {s.series_id: s for s in assembly.series}
+    states = {s.series_id: series_state(s, members.get(s.series_id, ()),
+                                        by_sid.get(s.superseded_by) if s.superseded_by else None)
+              for s in assembly.series}
     store.save_assembly(assembly, states)
     return len(assembly.series)
 
