@@ -23,6 +23,11 @@ system:
 	@if [ "$$(id -u)" = 0 ]; then bash .ci/system-setup > .ci/.pg-url; \
 	else echo "not root: skipping apt/PostgreSQL setup (.ci/system-setup)"; : > .ci/.pg-url; fi
 
+# The main job on the embedded default: ingest linux-rdma into SQLite, route every
+# series with MAINTAINERS and show the INFINIBAND backlog. With the shared corpus
+# (the 2025 archive) the backlog is shown as of its last day; without it, the
+# last 30 days of lore.kernel.org are fetched and the backlog is as of now.
+MAINTAINERS_FILE := $(SHARED)/kernel/MAINTAINERS
 run: venv
 	$(BIN)/reviewbot --db $(DB) db upgrade
 	@if [ -d "$(CORPUS)" ]; then \
@@ -31,7 +36,15 @@ run: venv
 	  $(BIN)/reviewbot --db $(DB) ingest --lore https://lore.kernel.org/linux-rdma --list linux-rdma; \
 	fi
 	$(BIN)/reviewbot --db $(DB) stats
-	$(BIN)/reviewbot --db $(DB) queue | head -n 40
+	@export REVIEWBOT_MAINTAINERS="$${REVIEWBOT_MAINTAINERS:-$(MAINTAINERS_FILE)}"; \
+	if [ ! -f "$$REVIEWBOT_MAINTAINERS" ]; then \
+	  echo "no MAINTAINERS at $$REVIEWBOT_MAINTAINERS: set REVIEWBOT_MAINTAINERS to route series"; \
+	  $(BIN)/reviewbot --db $(DB) queue | head -n 40; \
+	elif [ -d "$(CORPUS)" ]; then \
+	  $(BIN)/reviewbot --db $(DB) queue --subsystem 'INFINIBAND SUBSYSTEM' --as-of 2025-12-31 | head -n 60; \
+	else \
+	  $(BIN)/reviewbot --db $(DB) queue --subsystem 'INFINIBAND SUBSYSTEM' | head -n 60; \
+	fi
 
 test: system venv
 	REVIEWBOT_TEST_PG_URL="$${REVIEWBOT_TEST_PG_URL:-$$(tail -n 1 .ci/.pg-url)}" \

@@ -28,7 +28,8 @@ EXIT_USAGE = 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reviewbot", description=__doc__)
     parser.add_argument("--version", action="version", version=f"reviewbot {__version__}")
-    parser.add_argument("--db", metavar="URL", help="database URL (default: $REVIEWBOT_DATABASE_URL, "
+    parser.add_argument("--db", metavar="URL",
+                        help="database URL (default: $REVIEWBOT_DATABASE_URL, "
                         "else sqlite:///reviewbot.db in the working directory)")
     parser.add_argument("--config", metavar="FILE", help="settings file (TOML)")
     parser.add_argument("-v", "--verbose", action="count", default=0)

@@ -19,10 +19,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///reviewbot.db"
+# A lore source's first poll fetches this much history: a polite start on a big
+# list (the whole history is one `--since` away).
+DEFAULT_LORE_BACKFILL = timedelta(days=30)
 DEFAULT_POLL_INTERVAL = 300.0  # seconds; conventions.md §4: at least 300 s per lore list
 MIN_LORE_POLL_INTERVAL = 300.0
 
@@ -37,6 +41,8 @@ class SourceSettings:
     epochs: tuple[Path, ...] = ()
     lore: str | None = None
     mbox: Path | None = None
+    # lore only: where a first poll (no cursor yet) starts; None = DEFAULT_LORE_BACKFILL ago
+    since: datetime | None = None
 
     @property
     def kind(self) -> str:
@@ -74,7 +80,7 @@ _TOP_KEYS = (frozenset({"database", "raw_codec", "poll_interval", "sources", "tr
                         "maintainers", "mailmap"})
              | DELEGATED_TABLES)
 RAW_CODECS = ("identity", "zlib")
-_SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox"})
+_SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox", "since"})
 _TREE_KEYS = frozenset({"url", "path", "branches", "subsystem", "interval"})
 
 
@@ -187,6 +193,8 @@ def _source(s: Any, n: int, base: Path, fail: Any) -> SourceSettings:
     kinds = [k for k in ("epochs", "lore", "mbox") if k in s]
     if len(kinds) != 1:
         raise fail(f"{where} ({name}): give exactly one of epochs, lore, mbox")
+    if "since" in s and "lore" not in s:
+        raise fail(f"{where} ({name}): since applies to lore sources only")
     if "epochs" in s:
         epochs = s["epochs"]
         if (not isinstance(epochs, list) or not epochs
@@ -197,8 +205,23 @@ def _source(s: Any, n: int, base: Path, fail: Any) -> SourceSettings:
         url = s["lore"]
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise fail(f"{where} ({name}): lore must be an http(s) URL, not {url!r}")
-        return SourceSettings(name, lore=url.rstrip("/"))
+        since = s.get("since")
+        if since is not None:
+            since = _aware_date(since)
+            if since is None:
+                raise fail(f"{where} ({name}): since must be a TOML date or date-time, "
+                           f"not {s['since']!r}")
+        return SourceSettings(name, lore=url.rstrip("/"), since=since)
     mbox = s["mbox"]
     if not isinstance(mbox, str) or not mbox:
         raise fail(f"{where} ({name}): mbox must be a path")
     return SourceSettings(name, mbox=base / Path(mbox).expanduser())
+
+
+def _aware_date(value: Any) -> datetime | None:
+    """A TOML date (midnight UTC) or date-time (UTC when it has no offset)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None

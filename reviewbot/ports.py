@@ -22,8 +22,10 @@ class RawMail:
     """One message exactly as the archive holds it."""
 
     raw: bytes
-    origin: str  # where the bytes can be fetched again: "<epoch git dir>#<blob oid>", a URL, "mbox:<path>#<n>"
-    received: datetime | None = None  # archive arrival time when the source knows it (epoch committer date)
+    # where the bytes can be fetched again: "<epoch git dir>#<blob oid>", a URL, "mbox:<path>#<n>"
+    origin: str
+    # archive arrival time when the source knows it (epoch committer date)
+    received: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

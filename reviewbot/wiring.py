@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
-from reviewbot.config import Settings, SourceSettings, TreeSettings
+from reviewbot.config import DEFAULT_LORE_BACKFILL, Settings, SourceSettings, TreeSettings
 from reviewbot.ports import Source, Tree
 
 
@@ -13,8 +14,11 @@ class SourceError(ValueError):
     """A configured source that cannot be opened; the message says which and why."""
 
 
-def build_source(s: SourceSettings) -> Source:
-    """The adapter for one configured source. No I/O beyond existence checks."""
+def build_source(s: SourceSettings, now: datetime | None = None) -> Source:
+    """The adapter for one configured source. No I/O beyond existence checks.
+
+    `now` anchors a lore source's default first-poll window (DEFAULT_LORE_BACKFILL).
+    """
     # Imported here so one adapter's missing dependency never breaks the others.
     if s.epochs:
         for path in s.epochs:
@@ -26,7 +30,8 @@ def build_source(s: SourceSettings) -> Source:
     if s.lore:
         from reviewbot.adapters.lore import LoreSource
 
-        return LoreSource(s.lore, s.list_name)
+        since = s.since or (now or datetime.now(UTC)) - DEFAULT_LORE_BACKFILL
+        return LoreSource(s.lore, s.list_name, since=since)
     if s.mbox is None:
         raise SourceError(f"{s.list_name}: the source names no epochs, lore URL or mbox")
     if not s.mbox.exists():

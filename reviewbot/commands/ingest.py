@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reviewbot.adapters.sqlstore import SqlStore
@@ -14,6 +15,16 @@ from reviewbot.commands.db import CommandError, open_store, run_guarded, setting
 from reviewbot.config import SourceSettings
 from reviewbot.service import IngestReport, ingest
 from reviewbot.wiring import SourceError, build_source
+
+
+def _since(text: str) -> datetime:
+    """`2025-01-01` (midnight UTC) or an ISO timestamp (UTC when it names no zone)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD) or ISO time") \
+            from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _sources(args: argparse.Namespace) -> list[SourceSettings]:
@@ -26,7 +37,7 @@ def _sources(args: argparse.Namespace) -> list[SourceSettings]:
         if args.epoch:
             return [SourceSettings(args.list, epochs=tuple(Path(e) for e in args.epoch))]
         if args.lore:
-            return [SourceSettings(args.list, lore=args.lore.rstrip("/"))]
+            return [SourceSettings(args.list, lore=args.lore.rstrip("/"), since=args.since)]
         return [SourceSettings(args.list, mbox=Path(args.mbox))]
     configured = settings(args).sources
     if args.list:
@@ -103,4 +114,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="public-inbox v2 epoch git dir or inbox dir (repeatable)")
     p.add_argument("--lore", metavar="URL", help="public-inbox-httpd list URL")
     p.add_argument("--mbox", metavar="FILE", help="mbox file or maildir")
+    p.add_argument("--since", metavar="DATE", type=_since,
+                   help="with --lore: where the first poll starts (YYYY-MM-DD or ISO time, "
+                        "UTC); default 30 days ago. Later polls continue from the cursor")
     p.set_defaults(func=run_guarded(_run))

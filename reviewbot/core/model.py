@@ -78,7 +78,8 @@ class Subject:
 
     raw: str  # unfolded, decoded
     title: str  # the summary without prefixes and Re:/Fwd:
-    tags: tuple[str, ...] = ()  # bracket tokens other than counter/version, lower-case: ("patch", "net-next")
+    # bracket tokens other than counter/version, lower-case: ("patch", "net-next")
+    tags: tuple[str, ...] = ()
     version: int = 1
     version_label: str = "1"  # "4.1" for `v4.1`; version keeps the integer part
     counter: int | None = None  # 2 in 2/7
@@ -131,7 +132,8 @@ class Message:
     trailers: tuple[Trailer, ...] = ()  # unquoted trailers in the body
     change_id: str | None = None  # b4's "change-id:" in a cover letter
     base_commit: str | None = None
-    linked_ids: tuple[MessageId, ...] = ()  # Message-IDs of lore links in the body (earlier versions)
+    # Message-IDs of lore links in the body (earlier versions)
+    linked_ids: tuple[MessageId, ...] = ()
     is_bot: bool = False  # Auto-Submitted, lkp, syzbot, patchwork-bot, ...
     applied: AppliedNotice | None = None
     pull: PullRequest | None = None
@@ -166,8 +168,10 @@ class Series:
     is_resend: bool = False
     is_autosel: bool = False
     tags: tuple[str, ...] = ()
-    members: tuple[MessageId, ...] = ()  # every message of the series' thread(s): patches, cover, replies
-    revisions: tuple[SeriesId, ...] = field(default=())  # root ids of v1..vN, oldest first, self included
+    # every message of the series' thread(s): patches, cover, replies
+    members: tuple[MessageId, ...] = ()
+    # root ids of v1..vN, oldest first, self included
+    revisions: tuple[SeriesId, ...] = field(default=())
     superseded_by: SeriesId | None = None
     revision_link: str | None = None  # how the link to the previous revision was found:
     # "change-id", "reference", "subject" (heuristic)
