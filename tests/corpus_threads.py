@@ -8,49 +8,20 @@ revisions sent In-Reply-To older ones.
 from __future__ import annotations
 
 import re
-import subprocess
-import threading
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from functools import lru_cache
 from pathlib import Path
 
+from tests.corpus import read_corpus
+
 _ID = re.compile(r"<([^<>\s]+)>")
 
 
 def read_epoch(git_dir: Path) -> list[bytes]:
-    """Every message of the epoch in arrival (commit) order, via one `cat-file --batch`."""
-    revs = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "rev-list", "--reverse", "master"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    proc = subprocess.Popen(
-        ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    request = "".join(f"{r}:m\n" for r in revs).encode()
-    stdin = proc.stdin
-
-    def feed() -> None:  # a writer thread, so the pipe never deadlocks
-        stdin.write(request)
-        stdin.close()
-
-    writer = threading.Thread(target=feed)
-    writer.start()
-    out = []
-    for _ in revs:
-        header = proc.stdout.readline().split()
-        data = proc.stdout.read(int(header[2]))
-        proc.stdout.read(1)
-        out.append(data)
-    writer.join()
-    proc.wait()
-    return out
+    """Every message of the epoch in arrival (commit) order."""
+    return [m.raw for m in read_corpus(git_dir)]
 
 
 @dataclass

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +28,7 @@ from reviewbot.adapters.sqlstore import SqlStore, make_engine
 from reviewbot.core.mail import MalformedMessage
 from reviewbot.core.model import Message, MessageId, MessageKind, Subject
 from reviewbot.ports import Batch, Deletion, RawMail
+from tests.corpus import read_corpus
 
 PG_URL = os.environ.get("REVIEWBOT_TEST_PG_URL", "")
 BACKENDS = ["sqlite", "postgres"]
@@ -47,8 +46,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         cs = getattr(item, "callspec", None)
-        pg = cs is not None and "postgres" in (
-            cs.params.get("store"), cs.params.get("db_url"), cs.params.get("empty_engine"))
+        pg = item.get_closest_marker("postgres") is not None or (cs is not None and "postgres" in (
+            cs.params.get("store"), cs.params.get("db_url"), cs.params.get("empty_engine")))
         (drop if pg else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -136,33 +135,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
 # -- corpus helpers -----------------------------------------------------------------
 
 
-def read_corpus(git_dir: Path, limit: int | None = None) -> list[RawMail]:
-    """The epoch's messages in arrival order, via ONE `git cat-file --batch`."""
-    log = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "log", "--reverse", "--format=%H %ct", "master"],
-        capture_output=True, text=True, check=True).stdout.split("\n")
-    commits = [line.split() for line in log if line][:limit]
-    proc = subprocess.Popen(["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert proc.stdin is not None and proc.stdout is not None
-    stdin = proc.stdin
-    request = "".join(f"{c}:m\n" for c, _ in commits).encode()
-
-    def feed() -> None:  # a writer thread, so neither pipe fills up
-        stdin.write(request)
-        stdin.close()
-
-    writer = threading.Thread(target=feed)
-    writer.start()
-    mails = []
-    for commit, ts in commits:
-        size = int(proc.stdout.readline().split()[2])
-        raw = proc.stdout.read(size)
-        proc.stdout.read(1)
-        mails.append(RawMail(raw, f"{git_dir}#{commit}", datetime.fromtimestamp(int(ts), UTC)))
-    writer.join()
-    proc.wait()
-    return mails
 
 
 class ListSource:

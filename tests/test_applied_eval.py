@@ -46,6 +46,7 @@ from tests.applied_build import (
     normalise_diff,
     parse_diff,
 )
+from tests.corpus import read_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
@@ -111,21 +112,8 @@ def _mail(raw: bytes) -> Mail | None:
 
 
 def corpus_raws(corpus_git: Path) -> list[bytes]:
-    """Every message of the epoch, oldest first, read by one `git cat-file --batch`."""
-    git = ["git", f"--git-dir={corpus_git}"]
-    revs = subprocess.run([*git, "rev-list", "--reverse", "master"],
-                          capture_output=True, text=True, check=True).stdout
-    out = subprocess.run([*git, "cat-file", "--batch"],
-                         input="".join(f"{r}:m\n" for r in revs.split()).encode(),
-                         capture_output=True, check=True).stdout
-    raws: list[bytes] = []
-    pos = 0
-    while pos < len(out):
-        nl = out.index(b"\n", pos)
-        size = int(out[pos:nl].split()[2])
-        raws.append(out[nl + 1:nl + 1 + size])
-        pos = nl + 1 + size + 1
-    return raws
+    """Every message of the epoch, oldest first."""
+    return [m.raw for m in read_corpus(corpus_git)]
 
 
 def is_patch(m: Mail) -> bool:

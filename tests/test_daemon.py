@@ -18,8 +18,9 @@ from reviewbot.adapters.systemd import Notifier
 from reviewbot.cli import main
 from reviewbot.daemon import Daemon, Poller
 from reviewbot.ports import Batch
+from tests.corpus import read_corpus
 from tests.epochs import make_epoch
-from tests.sqlfixtures import PG_URL, read_corpus
+from tests.sqlfixtures import PG_URL
 
 N = 40
 
@@ -107,7 +108,7 @@ def test_a_source_locked_by_another_daemon_is_skipped(tmp_path: Path, small_epoc
     assert store.count_messages() == N
 
 
-@pytest.mark.skipif(not PG_URL, reason="needs REVIEWBOT_TEST_PG_URL (CI sets it)")
+@pytest.mark.postgres
 def test_postgres_advisory_lock_is_exclusive_across_connections() -> None:
     """Two daemons sharing one PostgreSQL database cannot both hold a source's lock."""
     engine_a, engine_b = make_engine(PG_URL), make_engine(PG_URL)

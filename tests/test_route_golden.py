@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from reviewbot.core.maintainers import parse_maintainers
 from reviewbot.core.recipients import addresses, get_maintainer_lines, parse_mailmap
 from reviewbot.core.routing import RouteResult, RoutingIndex, route_patches
 from tests.conftest import DATA
+from tests.corpus import read_corpus
 
 pytestmark = pytest.mark.corpus
 
@@ -36,22 +36,12 @@ def expected() -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def patches(corpus_git: Path, expected: dict[str, list[str]]) -> dict[str, str]:
-    """The raw messages of the golden Message-IDs: one rev-list, one cat-file --batch."""
-    git = ["git", "--git-dir", str(corpus_git)]
-    commits = subprocess.run([*git, "log", "--format=%H"], check=True, capture_output=True,
-                             text=True).stdout.split()
-    out = subprocess.run([*git, "cat-file", "--batch"], check=True, capture_output=True,
-                         input="".join(f"{c}:m\n" for c in commits).encode()).stdout
+    """The raw messages of the golden Message-IDs."""
     found: dict[str, str] = {}
-    pos = 0
-    for _ in commits:
-        nl = out.index(b"\n", pos)
-        size = int(out[pos:nl].split()[2])
-        raw = out[nl + 1:nl + 1 + size]
-        pos = nl + 2 + size
-        m = _MID.search(raw.split(b"\n\n", 1)[0])
+    for mail in read_corpus(corpus_git):
+        m = _MID.search(mail.raw.split(b"\n\n", 1)[0])
         if m and m.group(1).decode() in expected:
-            found[m.group(1).decode()] = raw.decode("utf-8", errors="replace")
+            found[m.group(1).decode()] = mail.raw.decode("utf-8", errors="replace")
     return found
 
 

@@ -33,8 +33,9 @@ from reviewbot.core.model import Message, MessageId, Series, SeriesId
 from reviewbot.core.series import assemble
 from reviewbot.daemon import Daemon, TreePoller
 from tests.applied_build import CommitSpec, fast_import, images, parse_diff
+from tests.corpus import read_corpus
 from tests.epochs import make_epoch
-from tests.sqlfixtures import BACKENDS, read_corpus
+from tests.sqlfixtures import BACKENDS
 
 pytestmark = pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.corpus import commit_of, read_corpus
+
 
 def git(*args: str, data: bytes | None = None) -> bytes:
     return subprocess.run(["git", *args], input=data, check=True, capture_output=True).stdout
@@ -12,17 +14,7 @@ def git(*args: str, data: bytes | None = None) -> bytes:
 
 def corpus_messages(corpus_git: Path) -> list[tuple[str, bytes]]:
     """(commit, raw message) for every commit on master, oldest first."""
-    revs = git(f"--git-dir={corpus_git}", "rev-list", "--reverse", "master").split()
-    batch = git(f"--git-dir={corpus_git}", "cat-file", "--batch",
-                data=b"".join(r + b":m\n" for r in revs))
-    out: list[tuple[str, bytes]] = []
-    pos = 0
-    for rev in revs:
-        eol = batch.index(b"\n", pos)
-        size = int(batch[pos:eol].split()[2])
-        out.append((rev.decode(), batch[eol + 1 : eol + 1 + size]))
-        pos = eol + 1 + size + 1
-    return out
+    return [(commit_of(m), m.raw) for m in read_corpus(corpus_git)]
 
 
 def corpus_subjects(corpus_git: Path) -> list[str]:
