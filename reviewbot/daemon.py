@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reviewbot.adapters.locks import SourceLocks
+from reviewbot.adapters.policy_files import PolicyStore, ReloadResult
 from reviewbot.adapters.systemd import Notifier
 from reviewbot.ports import Batch, Source, Store, Tree, TreeStore
 from reviewbot.service import IngestReport, ingest
@@ -92,6 +93,8 @@ class Daemon:
     sleep_random: Callable[[], float] = random.random
     tree_pollers: Sequence[TreePoller] = ()
     trees: TreeStore | None = None  # required when tree_pollers is not empty
+    policies: PolicyStore | None = None  # loaded (valid) before the daemon is built
+    policy_check_interval: float = 60.0
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_thread: threading.Event = field(default_factory=threading.Event)
@@ -171,6 +174,8 @@ class Daemon:
                     tg.create_task(self._loop(poller))
                 for tree_poller in self.tree_pollers:
                     tg.create_task(self._tree_loop(tree_poller))
+                if self.policies is not None:
+                    tg.create_task(self._policy_loop(self.policy_check_interval))
                 if self.notifier.watchdog_interval:
                     tg.create_task(self._watchdog(self.notifier.watchdog_interval))
             return 0
@@ -208,6 +213,17 @@ class Daemon:
             delay = poller.interval * (1 + poller.jitter * self.sleep_random())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_async.wait(), delay)
+
+    def reload_policies(self) -> ReloadResult | None:
+        """Pick up edited policy files; a bad edit keeps the last good set (and logs why)."""
+        return self.policies.reload_if_changed() if self.policies is not None else None
+
+    async def _policy_loop(self, every: float) -> None:
+        while not self._stop_async.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_async.wait(), every)
+            if not self._stop_async.is_set():
+                await asyncio.to_thread(self.reload_policies)
 
     async def _watchdog(self, every: float) -> None:
         while not self._stop_async.is_set():

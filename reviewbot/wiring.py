@@ -82,3 +82,21 @@ def build_tree(t: TreeSettings, cache_dir: Path) -> Tree:
     if not tree.is_remote and not Path(t.source).is_dir():
         raise SourceError(f"tree {t.source}: no such directory")
     return tree
+
+
+DEFAULT_POLICY_DIR = Path("policies")
+
+
+def policy_dir(conf: Settings, env: Mapping[str, str]) -> Path | None:
+    """Where the policies live: $REVIEWBOT_POLICIES, else the settings' `[policy] dir`
+    (relative to the settings file), else ./policies when it exists, else None
+    (the built-in default policy). Raises ValueError on a bad `[policy]` table."""
+    from reviewbot.adapters.policy_files import configured_dir
+
+    if directory := env.get("REVIEWBOT_POLICIES"):
+        return Path(directory)
+    base = conf.path.parent if conf.path else Path()
+    configured = configured_dir(conf.extra.get("policy"), base)
+    if configured is not None:
+        return configured
+    return DEFAULT_POLICY_DIR if DEFAULT_POLICY_DIR.is_dir() else None

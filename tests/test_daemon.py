@@ -148,3 +148,53 @@ def test_sigterm_stops_the_daemon_cleanly_with_systemd_notifications(
         if proc.poll() is None:
             proc.kill()
         sock.close()
+
+
+def _policy_config(tmp_path: Path, epoch: Path, policy_dir: Path) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[[sources]]\nlist = "linux-rdma"\nepochs = ["{epoch}"]\n\n'
+                   f'[policy]\ndir = "{policy_dir}"\n')
+    return cfg
+
+
+def test_the_daemon_refuses_to_start_on_an_invalid_policy(
+        tmp_path: Path, small_epoch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad policy file stops `run` before anything is polled, naming file, line and reason."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.toml").write_text("[sla]\nfirst_review = \"soon\"\n")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    cfg = _policy_config(tmp_path, small_epoch, policies)
+    assert main(["--db", db, "--config", str(cfg), "run", "--once"]) == 1
+    err = capsys.readouterr().err
+    assert "refusing to start" in err and "default.toml:2:" in err
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_a_bad_policy_edit_while_running_keeps_the_last_good_set(
+        tmp_path: Path, small_epoch: Path) -> None:
+    """The daemon re-reads edited policies; a broken edit is refused and the old set stays."""
+    from reviewbot.commands.run import build_daemon
+    from reviewbot.cli import build_parser
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    default = policies / "default.toml"
+    default.write_text('[sla]\nfirst_review = "14d"\n')
+    cfg = _policy_config(tmp_path, small_epoch, policies)
+    args = build_parser().parse_args(
+        ["--db", f"sqlite:///{tmp_path / 'r.db'}", "--config", str(cfg), "run"])
+    daemon = build_daemon(args)
+    assert daemon.policies is not None
+    good = daemon.policies.current
+
+    default.write_text('[sla]\nfirst_review = "14 days please"\n')
+    refused = daemon.reload_policies()
+    assert refused is not None and refused.changed and not refused.applied
+    assert "default.toml:2:" in refused.message
+    assert daemon.policies.current is good
+
+    default.write_text('[sla]\nfirst_review = "7d"\n')
+    applied = daemon.reload_policies()
+    assert applied is not None and applied.applied
+    assert daemon.policies.current is not good

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 from reviewbot.adapters import sqltrees
 from reviewbot.adapters.maintainers_file import MaintainersSource
-from reviewbot.adapters.policy_files import configured_dir, load_policies
+from reviewbot.adapters.policy_files import load_policies
 from reviewbot.adapters.sqlbacklog import SqlBacklog
 from reviewbot.adapters.sqlstore import SqlStore
 from reviewbot.commands.db import CommandError, settings
@@ -26,6 +25,7 @@ from reviewbot.core.policy import Policy, PolicySet
 from reviewbot.core.policy_schema import PolicyError
 from reviewbot.core.recipients import parse_mailmap
 from reviewbot.service.backlog import Context, ensure_routed
+from reviewbot.wiring import policy_dir
 
 ENV = "REVIEWBOT_MAINTAINERS"
 NO_MAINTAINERS = ("no MAINTAINERS configured: series are not routed to subsystems. Set "
@@ -51,10 +51,8 @@ def now_or(as_of: datetime | None) -> datetime:
 
 
 def _policies(args: argparse.Namespace) -> PolicySet:
-    conf = settings(args)
-    base = conf.path.parent if conf.path else Path.cwd()
     try:
-        directory = configured_dir(conf.extra.get("policy"), base)
+        directory = policy_dir(settings(args), os.environ)
         return load_policies(directory) if directory else PolicySet(Policy())
     except (ValueError, PolicyError) as exc:
         raise CommandError(f"policies: {exc}") from exc

@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 
 from reviewbot import config
-from reviewbot.adapters.policy_files import configured_dir, read_policy_files
+from reviewbot.adapters.policy_files import read_policy_files
 from reviewbot.core.policy_schema import check_policy_files
+from reviewbot.wiring import DEFAULT_POLICY_DIR, policy_dir
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -21,11 +22,7 @@ EXIT_INVALID = 1
 
 def default_policy_path(cli_config: str | None) -> Path:
     """$REVIEWBOT_POLICIES, else the settings' [policy] dir, else ./policies."""
-    if env := os.environ.get("REVIEWBOT_POLICIES"):
-        return Path(env)
-    settings = config.load(cli_config, os.environ)
-    base = settings.path.parent if settings.path else Path()
-    return configured_dir(settings.extra.get("policy"), base) or Path("policies")
+    return policy_dir(config.load(cli_config, os.environ), os.environ) or DEFAULT_POLICY_DIR
 
 
 def _check(args: argparse.Namespace) -> int:

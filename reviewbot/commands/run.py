@@ -8,16 +8,19 @@ import logging
 import os
 
 from reviewbot.adapters import locks
+from reviewbot.adapters.policy_files import PolicyStore
 from reviewbot.adapters.sqltrees import SqlTrees
 from reviewbot.adapters.systemd import Notifier
 from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
 from reviewbot.config import Settings
+from reviewbot.core.policy_schema import PolicyError
 from reviewbot.daemon import Daemon, Poller, TreePoller
 from reviewbot.wiring import (
     SourceError,
     build_source,
     build_tree,
     configured_trees,
+    policy_dir,
     tree_cache_dir,
 )
 
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 def build_daemon(args: argparse.Namespace) -> Daemon:
     """Settings -> store (migrated), sources, locks, notifier. Fails fast on bad config."""
     conf = settings(args)
+    policies = load_policy_store(conf)
     tree_pollers = build_tree_pollers(conf, args.interval)
     if not conf.sources and not tree_pollers:
         raise CommandError("no [[sources]] configured: `run` polls the sources of the settings "
@@ -39,7 +43,24 @@ def build_daemon(args: argparse.Namespace) -> Daemon:
     store = open_store(args)  # migrations run before READY=1 is ever sent
     return Daemon(store=store, pollers=pollers, locks=locks.for_engine(store.engine),
                   notifier=Notifier(os.environ), tree_pollers=tree_pollers,
-                  trees=SqlTrees(store.engine))
+                  trees=SqlTrees(store.engine), policies=policies)
+
+
+def load_policy_store(conf: Settings) -> PolicyStore | None:
+    """The policies in force; the daemon refuses to start on an invalid set."""
+    try:
+        directory = policy_dir(conf, os.environ)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if directory is None:
+        return None
+    store = PolicyStore(directory)
+    try:
+        store.load()
+    except PolicyError as exc:
+        raise CommandError(f"refusing to start, the policies in {directory} are invalid:\n"
+                           f"{exc}") from exc
+    return store
 
 
 def build_tree_pollers(conf: Settings, interval: float | None) -> list[TreePoller]:
