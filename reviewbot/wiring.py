@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,8 +50,13 @@ def tree_cache_dir(env: Mapping[str, str]) -> Path:
     return base / "reviewbot" / "trees"
 
 
-def configured_trees(conf: Settings) -> list[TreeSettings]:
-    """`[[trees]]`, then the `[tree]` of each policy in `[policy] dir` not already listed."""
+def configured_trees(conf: Settings, env: Mapping[str, str] | None = None) -> list[TreeSettings]:
+    """`[[trees]]`, then the `[tree]` of each policy in `[policy] dir` not already listed.
+
+    A policy `[tree]` that names branches but no url watches the `T: git` tree
+    of its MAINTAINERS sections (from the settings' `maintainers`, else
+    $REVIEWBOT_MAINTAINERS).
+    """
     trees = list(conf.trees)
     table = conf.extra.get("policy")
     if table is None or conf.path is None:
@@ -68,10 +74,33 @@ def configured_trees(conf: Settings) -> list[TreeSettings]:
     known = {t.source for t in trees}
     for policy in (policies.default, *policies.subsystems):
         url, branches = policy.tree.url, policy.tree.branches
+        if branches and not url and policy.sections:
+            url = _section_tree(policy.sections, conf, os.environ if env is None else env)
         if url and branches and url not in known:
             known.add(url)
             trees.append(TreeSettings(url, branches, subsystem=policy.name))
     return trees
+
+
+def _section_tree(sections: tuple[str, ...], conf: Settings,
+                  env: Mapping[str, str]) -> str | None:
+    """The first `T: git` URL of these MAINTAINERS sections, or None."""
+    from reviewbot.adapters.maintainers_file import MaintainersSource
+    from reviewbot.core.maintainers import MaintainersError
+
+    where = conf.maintainers or env.get("REVIEWBOT_MAINTAINERS")
+    if not where:
+        raise SourceError(f"a policy for {', '.join(sections)} takes its tree from MAINTAINERS' "
+                          "T: but no MAINTAINERS is configured (`maintainers` in the settings)")
+    try:
+        index = MaintainersSource.from_path(where).load().index
+    except MaintainersError as exc:
+        raise SourceError(f"MAINTAINERS for the policies' trees: {exc}") from exc
+    wanted = {s.casefold() for s in sections}
+    for section in index.sections:
+        if section.name.casefold() in wanted and section.git_urls:
+            return section.git_urls[0]
+    return None
 
 
 def build_tree(t: TreeSettings, cache_dir: Path) -> Tree:

@@ -174,8 +174,8 @@ def test_the_daemon_refuses_to_start_on_an_invalid_policy(
 def test_a_bad_policy_edit_while_running_keeps_the_last_good_set(
         tmp_path: Path, small_epoch: Path) -> None:
     """The daemon re-reads edited policies; a broken edit is refused and the old set stays."""
-    from reviewbot.commands.run import build_daemon
     from reviewbot.cli import build_parser
+    from reviewbot.commands.run import build_daemon
 
     policies = tmp_path / "policies"
     policies.mkdir()

@@ -46,3 +46,35 @@ def test_a_missing_epoch_is_a_clear_error(tmp_path: Path) -> None:
     """A configured epoch path that does not exist names itself."""
     with pytest.raises(SourceError, match="no such directory"):
         build_source(SourceSettings("x", epochs=(tmp_path / "nope.git",)))
+
+
+def test_a_policy_tree_without_url_watches_the_sections_t_git_tree(
+        tmp_path: Path, kernel_maintainers: Path) -> None:
+    """`[tree] branches` with no url takes the URL from the section's `T: git` in MAINTAINERS."""
+    from reviewbot.wiring import configured_trees
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.toml").write_text("")
+    (policies / "rdma.toml").write_text('[subsystem]\nsections = ["INFINIBAND SUBSYSTEM"]\n\n'
+                                        '[tree]\nbranches = ["for-next", "for-rc"]\n')
+    cfg = _settings(tmp_path, f'maintainers = "{kernel_maintainers}"\n\n'
+                              '[policy]\ndir = "policies"\n')
+    trees = configured_trees(load(str(cfg), {}), {})
+    assert [(t.source, t.branches, t.subsystem) for t in trees] == [
+        ("git://git.kernel.org/pub/scm/linux/kernel/git/rdma/rdma.git",
+         ("for-next", "for-rc"), "rdma")]
+
+
+def test_a_policy_tree_from_t_needs_maintainers(tmp_path: Path) -> None:
+    """Without MAINTAINERS there is no T: to read: a clear error, not a silently unwatched tree."""
+    from reviewbot.wiring import configured_trees
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.toml").write_text("")
+    (policies / "rdma.toml").write_text('[subsystem]\nsections = ["INFINIBAND SUBSYSTEM"]\n\n'
+                                        '[tree]\nbranches = ["for-next"]\n')
+    cfg = _settings(tmp_path, '[policy]\ndir = "policies"\n')
+    with pytest.raises(SourceError, match="no MAINTAINERS is configured"):
+        configured_trees(load(str(cfg), {}), {})

@@ -68,6 +68,12 @@ class Section:
         return self.values("T")
 
     @property
+    def git_urls(self) -> tuple[str, ...]:
+        """The URLs of the `T: git URL [branch]` entries (quilt, hg trees are skipped)."""
+        return tuple(parts[1] for parts in (v.split() for v in self.trees)
+                     if len(parts) > 1 and parts[0] == "git")
+
+    @property
     def patchwork(self) -> tuple[str, ...]:
         return self.values("Q")
 
