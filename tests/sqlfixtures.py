@@ -25,10 +25,12 @@ from sqlalchemy.engine import Engine
 
 from reviewbot.adapters import sqlmigrate
 from reviewbot.adapters.sqlstore import SqlStore, make_engine
+from reviewbot.cli import main
 from reviewbot.core.mail import MalformedMessage
 from reviewbot.core.model import Message, MessageId, MessageKind, Subject
 from reviewbot.ports import Batch, Deletion, RawMail
 from tests.corpus import read_corpus
+from tests.epochs import make_epoch
 
 PG_URL = os.environ.get("REVIEWBOT_TEST_PG_URL", "")
 BACKENDS = ["sqlite", "postgres"]
@@ -243,3 +245,16 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def small_epoch(tmp_path_factory: pytest.TempPathFactory, corpus_mails: list[RawMail]) -> Path:
+    """A real-format epoch holding the corpus's first 300 messages."""
+    return make_epoch(tmp_path_factory.mktemp("epoch") / "0.git", corpus_mails[:300])
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The CLI in-process: exit code, stdout, stderr."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

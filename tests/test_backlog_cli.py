@@ -10,10 +10,7 @@ from typing import Any
 
 import pytest
 
-from reviewbot.cli import main
-from reviewbot.ports import RawMail
-from tests.epochs import make_epoch
-from tests.sqlfixtures import BACKENDS
+from tests.sqlfixtures import BACKENDS, run
 
 pytestmark = pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
@@ -27,17 +24,6 @@ BNXT = "20250104061519.2540178-1-kalesh-anakkur.purayil@broadcom.com"
 # patches to drivers/net/ethernet/mellanox/mlx5/core, one to drivers/infiniband/hw/mlx5;
 # Reviewed-by Mark Bloch in each patch.
 MLX5 = "cover.1735817449.git.leon@kernel.org"
-
-
-@pytest.fixture(scope="module")
-def small_epoch(tmp_path_factory: pytest.TempPathFactory, corpus_mails: list[RawMail]) -> Path:
-    return make_epoch(tmp_path_factory.mktemp("epoch") / "0.git", corpus_mails[:300])
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def settings(tmp_path: Path, db_url: str, maintainers: Path | None) -> str:

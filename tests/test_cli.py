@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.adapters import sqlmigrate
-from reviewbot.cli import main
-from reviewbot.ports import RawMail
-from tests.epochs import make_epoch
-from tests.sqlfixtures import BACKENDS
+from tests.sqlfixtures import BACKENDS, run
 
 # "[PATCH mlx5-next 0/3] Add RDMA TRANSPORT steering domain", 2 January 2025, as the
 # raw corpus has it (`git log` on the epoch): cover letter, three patches, and a
@@ -21,18 +18,6 @@ COVER = "cover.1735817449.git.leon@kernel.org"
 PATCH_1 = "4d3971222035da8b0b17a8c315467a6927106944.1735817449.git.leon@kernel.org"
 
 pytestmark = pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
-
-
-@pytest.fixture(scope="module")
-def small_epoch(tmp_path_factory: pytest.TempPathFactory, corpus_mails: list[RawMail]) -> Path:
-    """A real-format epoch holding the corpus's first 300 messages."""
-    return make_epoch(tmp_path_factory.mktemp("epoch") / "0.git", corpus_mails[:300])
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
