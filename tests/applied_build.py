@@ -157,6 +157,26 @@ def _join(lines: list[str], no_eol: bool) -> bytes:
     return (text if no_eol or not lines else text + "\n").encode("utf-8", "surrogateescape")
 
 
+FileStates = dict[str, tuple[str, bytes] | None]  # path -> (mode, content), None: absent
+
+
+def tree_states(files: list[FileDiff], tag: str) -> tuple[FileStates, FileStates]:
+    """The files to commit before the patch (pre-images) and the patch commit's changes."""
+    base: FileStates = {}
+    change: FileStates = {}
+    for i, f in enumerate(files):
+        pre, post = images(f, f"{tag}f{i}")
+        if f.old_path is not None and pre is not None:
+            base[f.old_path] = (f.old_mode, pre)
+        if f.new_path is not None and f.new_path != f.old_path:
+            base[f.new_path] = None  # a created or renamed-to file must not exist yet
+        if f.old_path is not None and f.new_path != f.old_path:
+            change[f.old_path] = None
+        if f.new_path is not None and post is not None:
+            change[f.new_path] = (f.new_mode, post)
+    return base, change
+
+
 @dataclass
 class CommitSpec:
     """One commit to build: files to write (None deletes) and who/when/what."""

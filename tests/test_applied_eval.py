@@ -42,9 +42,9 @@ from tests.applied_build import (
     CommitSpec,
     FileDiff,
     fast_import,
-    images,
     normalise_diff,
     parse_diff,
+    tree_states,
 )
 from tests.corpus import read_corpus
 
@@ -250,18 +250,7 @@ def build_tree(repo: Path, mails: dict[str, Mail], truth: dict[str, str]) -> Bui
         if not edit_diff(files, kind):
             skipped[f"no spot for {kind}"] += 1
             continue
-        base: dict[str, tuple[str, bytes] | None] = {}
-        change: dict[str, tuple[str, bytes] | None] = {}
-        for i, f in enumerate(files):
-            pre, post = images(f, f"p{n}f{i}")
-            if f.old_path is not None and pre is not None:
-                base[f.old_path] = (f.old_mode, pre)
-            if f.new_path is not None and f.new_path != f.old_path:
-                base[f.new_path] = None  # a created or renamed-to file must not exist yet
-            if f.old_path is not None and f.new_path != f.old_path:
-                change[f.old_path] = None
-            if f.new_path is not None and post is not None:
-                change[f.new_path] = (f.new_mode, post)
+        base, change = tree_states(files, f"p{n}")
         when = int(m.date.timestamp())
         builder = "Tree Builder <builder@example.org>"
         specs.append(CommitSpec(base, builder, when, when, f"Import pre-image {n}\n"))

@@ -32,7 +32,7 @@ from reviewbot.core.mail import parse_message
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
 from reviewbot.core.series import assemble
 from reviewbot.daemon import Daemon, TreePoller
-from tests.applied_build import CommitSpec, fast_import, images, parse_diff
+from tests.applied_build import CommitSpec, fast_import, parse_diff, tree_states
 from tests.corpus import read_corpus
 from tests.epochs import make_epoch
 from tests.sqlfixtures import BACKENDS
@@ -95,14 +95,7 @@ def build_tree(repo: Path, corpus: Corpus, plan: list[tuple[MessageId, str]]) ->
         m = corpus.messages[mid]
         diff = _diff(corpus.raws[mid])
         files = _edit(diff) if kind.startswith("edited") else parse_diff(diff)
-        base: dict[str, tuple[str, bytes] | None] = {}
-        change: dict[str, tuple[str, bytes] | None] = {}
-        for i, f in enumerate(files):
-            pre, post = images(f, f"p{n}f{i}")
-            if f.old_path is not None and pre is not None:
-                base[f.old_path] = (f.old_mode, pre)
-            if f.new_path is not None and post is not None:
-                change[f.new_path] = (f.new_mode, post)
+        base, change = tree_states(files, f"p{n}")
         when = int(m.date.timestamp())
         link = {"b4": f"Link: https://patch.msgid.link/{mid}",
                 "edited+link": f"Link: https://lore.kernel.org/r/{mid}"}.get(kind, "")

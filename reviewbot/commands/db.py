@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from reviewbot import config
 from reviewbot.adapters import sqlmigrate
 from reviewbot.adapters.sqlstore import SqlStore, make_engine
+from reviewbot.core.model import Series
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,22 @@ def open_store(args: argparse.Namespace, *, upgrade: bool = True) -> SqlStore:
     except (SQLAlchemyError, sqlmigrate.MigrationsNotFound, ValueError) as exc:
         raise CommandError(f"cannot open database {url}: {exc}") from exc
     return SqlStore(engine, raw_codec=conf.raw_codec)
+
+
+def find_series(store: SqlStore, text: str, *, noun: str = "message") -> tuple[Series, str]:
+    """The stored series holding the message `text` names (with or without <>), and its state.
+
+    Raises a CommandError that tells an unknown id from a stored mail outside any series.
+    """
+    mid = text.strip().removeprefix("<").removesuffix(">")
+    found = store.series_for(mid)
+    if found is not None:
+        return found
+    if store.has_message(mid):
+        raise CommandError(f"<{mid}> is stored but belongs to no series "
+                           "(not a patch, cover letter or reply to one)")
+    hint = " (give any Message-ID of the series)" if noun == "series" else ""
+    raise CommandError(f"unknown {noun} <{mid}>{hint}")
 
 
 def run_guarded(func: object) -> object:

@@ -18,7 +18,7 @@ import argparse
 from datetime import datetime
 
 from reviewbot.commands.backlogctx import context, now_or, parse_when
-from reviewbot.commands.db import CommandError, open_store, run_guarded
+from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded
 from reviewbot.core.assign import (
     assignment_events,
     claim_event,
@@ -45,11 +45,7 @@ def _who(text: str) -> str:
 
 def _series(args: argparse.Namespace) -> tuple[Series, object]:
     store = open_store(args)
-    mid = args.series.strip().removeprefix("<").removesuffix(">")
-    found = store.series_for(mid)
-    if found is None:
-        raise CommandError(f"unknown series <{mid}> (give any Message-ID of the series)")
-    return found[0], store
+    return find_series(store, args.series, noun="series")[0], store
 
 
 def _record(args: argparse.Namespace, events: list[SeriesEvent], what: str) -> int:

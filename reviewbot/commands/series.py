@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from reviewbot.commands.backlogctx import NO_MAINTAINERS, add_as_of, context, now_or
-from reviewbot.commands.db import CommandError, open_store, run_guarded
+from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded
 from reviewbot.core.model import Series, Trailer
 from reviewbot.core.subsystems import SeriesRouting
 from reviewbot.core.turn import SeriesStatus, describe_event, timeline_lines
@@ -122,14 +122,7 @@ def _text(s: Series, state: str) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     store = open_store(args)
-    mid = args.message_id.strip().removeprefix("<").removesuffix(">")
-    found = store.series_for(mid)
-    if found is None:
-        if store.has_message(mid):
-            raise CommandError(f"<{mid}> is stored but belongs to no series "
-                               "(not a patch, cover letter or reply to one)")
-        raise CommandError(f"unknown message <{mid}>")
-    s, state = found
+    s, state = find_series(store, args.message_id)
     ctx, backlog = context(args, store)
     now = now_or(args.as_of)
     tracked = track(backlog, ctx, now, [s.series_id]).get(s.series_id)

@@ -19,7 +19,7 @@ from typing import Any
 from reviewbot.adapters import locks
 from reviewbot.adapters.sqltrees import AppliedRow, SqlTrees, applied_rows
 from reviewbot.adapters.systemd import Notifier
-from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
+from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded, settings
 from reviewbot.commands.run import build_tree_pollers
 from reviewbot.config import TreeSettings
 from reviewbot.core.applied import AppliedMatch, MatchMethod, series_applied
@@ -119,13 +119,7 @@ def _text(data: dict[str, Any], total: int) -> str:
 
 def _applied(args: argparse.Namespace) -> int:
     store = open_store(args)
-    mid = args.message_id.strip().removeprefix("<").removesuffix(">")
-    found = store.series_for(mid)
-    if found is None:
-        if store.has_message(mid):
-            raise CommandError(f"<{mid}> is stored but belongs to no series")
-        raise CommandError(f"unknown message <{mid}>")
-    s, _ = found
+    s, _ = find_series(store, args.message_id)
     rows = [r for r in applied_rows(store.engine, [p.message_id for p in s.patches])
             if r.series_id == s.series_id]
     data = applied_json(s, rows)
