@@ -74,9 +74,9 @@ def baseline(corpus: Path) -> dict[str, float]:
 
 def ingest(corpus: Path, raw_codec: str = "identity") -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from reviewbot.adapters import sqlmigrate
-    from reviewbot.adapters.epoch import EpochSource
-    from reviewbot.adapters.sqlstore import SqlStore, make_engine
+    from reviewbot.adapters.sources.epoch import EpochSource
+    from reviewbot.adapters.sql import migrate as sqlmigrate
+    from reviewbot.adapters.sql.store import SqlStore, make_engine
     from reviewbot.service import ingest as run_ingest
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,11 +109,11 @@ def stages(corpus: Path) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     import hashlib
 
-    from reviewbot.adapters import sqlmigrate
-    from reviewbot.adapters.epoch import EpochSource
-    from reviewbot.adapters.sqlcodec import encode_message, pack_raw
-    from reviewbot.adapters.sqlstore import SqlStore, make_engine
-    from reviewbot.core.mail import parse_message
+    from reviewbot.adapters.sources.epoch import EpochSource
+    from reviewbot.adapters.sql import migrate as sqlmigrate
+    from reviewbot.adapters.sql.codec import encode_message, pack_raw
+    from reviewbot.adapters.sql.store import SqlStore, make_engine
+    from reviewbot.core.mail.parse import parse_message
     from reviewbot.ports import Parsed, RawMail
     from reviewbot.service import reassemble
 

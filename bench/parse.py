@@ -1,4 +1,4 @@
-"""Benchmark: reviewbot.core.mail.parse_message against the email package.
+"""Benchmark: reviewbot.core.mail.parse.parse_message against the email package.
 
 Reads every message of the shared corpus once (one `git cat-file --batch`),
 then times three rounds of
@@ -25,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from reviewbot.core.mail import MalformedMessage, parse_message
-from reviewbot.core.subject import parse_subject
+from reviewbot.core.mail.parse import MalformedMessage, parse_message
+from reviewbot.core.mail.subject import parse_subject
 
 SHARED = Path(os.environ.get("REVIEWBOT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DEFAULT_CORPUS = SHARED / "corpus" / "linux-rdma-2025.git"

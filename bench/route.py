@@ -27,11 +27,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from reviewbot.adapters.literal_finder import best_literal_finder
-from reviewbot.adapters.maintainers_file import MaintainersSource
-from reviewbot.core.maintainers import parse_maintainers
-from reviewbot.core.recipients import get_maintainer_lines
-from reviewbot.core.routing import RoutingIndex, route_patches
+from reviewbot.adapters.kernel.literal_finder import best_literal_finder
+from reviewbot.adapters.kernel.maintainers_file import MaintainersSource
+from reviewbot.core.maintainers.recipients import get_maintainer_lines
+from reviewbot.core.maintainers.routing import RoutingIndex, route_patches
+from reviewbot.core.maintainers.sections import parse_maintainers
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared/corpus/linux-rdma-2025.git"

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-import reviewbot.adapters.sqlbacklogtables
-import reviewbot.adapters.sqltables
-import reviewbot.adapters.sqltrees  # noqa: F401  (registers the tables)
+import reviewbot.adapters.sql.backlogtables
+import reviewbot.adapters.sql.tables
+import reviewbot.adapters.sql.trees  # noqa: F401  (registers the tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -23,10 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from reviewbot.adapters.locks import SourceLocks
-from reviewbot.adapters.policy_files import PolicyStore, ReloadResult
-from reviewbot.adapters.systemd import Notifier
-from reviewbot.ports import Batch, Source, Store, Tree, TreeStore
+from reviewbot.adapters.kernel.policy_files import PolicyStore, ReloadResult
+from reviewbot.adapters.system.systemd import Notifier
+from reviewbot.ports import Batch, Source, SourceLocks, Store, Tree, TreeStore
 from reviewbot.service import IngestReport, ingest
 from reviewbot.service.trees import TreeReport, poll_tree
 

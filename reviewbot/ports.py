@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from reviewbot.core.applied import TreeCommit
-from reviewbot.core.model import Message, MessageId, SeriesId
-from reviewbot.core.series import Assembly
+from reviewbot.core.applied.match import TreeCommit
+from reviewbot.core.backlog.events import SeriesEvent
+from reviewbot.core.maintainers.subsystems import SeriesRouting
+from reviewbot.core.model import Message, MessageId, Series, SeriesId
+from reviewbot.core.series.assemble import Assembly
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,7 @@ class ReparseOutcome:
 
 
 class Store(Protocol):
-    """Messages, quarantine, cursors and assembled series (adapters/sqlstore.py)."""
+    """Messages, quarantine, cursors and assembled series (adapters/sql/store.py)."""
 
     def get_cursor(self, key: str) -> str | None: ...
 
@@ -165,7 +167,7 @@ class Store(Protocol):
 # -- subsystem trees (applied detection) -------------------------------------------
 
 class TreeUpdate(Protocol):
-    """What one poll of a tree found (adapters/gittree.py's TreeUpdate)."""
+    """What one poll of a tree found (adapters/git/tree.py's TreeUpdate)."""
 
     @property
     def commits(self) -> Sequence[TreeCommit]: ...  # new since the tips, each commit once
@@ -211,7 +213,7 @@ class AppliedRecord:
 
 
 class TreeStore(Protocol):
-    """Tips and matches per tree (adapters/sqltrees.py)."""
+    """Tips and matches per tree (adapters/sql/trees.py)."""
 
     def tips(self, tree: str) -> dict[str, str]: ...
 
@@ -229,3 +231,40 @@ class TreeStore(Protocol):
     ) -> int:
         """New tips, new matches and dropped commits in ONE transaction; rows added."""
         ...
+
+
+# -- small shapes the shell passes around ---------------------------------------------
+
+class ParseFn(Protocol):
+    """Raw mail -> Message (core.mail.parse.parse_message, or a test double)."""
+
+    def __call__(self, raw: bytes, *, fallback_date: datetime | None = None) -> Message: ...
+
+
+class SourceLocks(Protocol):
+    """Per-source locks, so two writers never ingest the same source at once."""
+
+    def try_acquire(self, key: str) -> bool:
+        """Take the lock for `key` without waiting; False if another process holds it."""
+        ...
+
+    def release(self, key: str) -> None: ...
+
+
+# -- the backlog's storage ------------------------------------------------------------
+
+class BacklogStore(Protocol):
+    """What this service needs from storage (adapters/sql/backlog.py)."""
+
+    def series_files(self) -> tuple[dict[SeriesId, tuple[str, ...]], str]: ...
+    def people(self) -> list[tuple[str, str]]: ...
+    def routing_stamp(self) -> str | None: ...
+    def save_routing(self, routing: Mapping[SeriesId, SeriesRouting],
+                     aliases: Mapping[str, str], stamp: str) -> None: ...
+    def routing(self, sids: Sequence[str] | None = None) -> dict[SeriesId, SeriesRouting]: ...
+    def aliases(self) -> dict[str, str]: ...
+    def actions(self, sids: Sequence[str] | None = None
+                ) -> dict[SeriesId, list[SeriesEvent]]: ...
+    def series(self, sids: Sequence[str] | None = None
+               ) -> dict[SeriesId, tuple[Series, str]]: ...
+    def members(self, sids: Sequence[str]) -> dict[SeriesId, list[Message]]: ...

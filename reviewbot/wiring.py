@@ -25,11 +25,11 @@ def build_source(s: SourceSettings, now: datetime | None = None) -> Source:
         for path in s.epochs:
             if not path.exists():
                 raise SourceError(f"--epoch {path}: no such directory")
-        from reviewbot.adapters.epoch import EpochSource
+        from reviewbot.adapters.sources.epoch import EpochSource
 
         return EpochSource(s.list_name, list(s.epochs))
     if s.lore:
-        from reviewbot.adapters.lore import LoreSource
+        from reviewbot.adapters.sources.lore import LoreSource
 
         since = s.since or (now or datetime.now(UTC)) - DEFAULT_LORE_BACKFILL
         return LoreSource(s.lore, s.list_name, since=since)
@@ -37,7 +37,7 @@ def build_source(s: SourceSettings, now: datetime | None = None) -> Source:
         raise SourceError(f"{s.list_name}: the source names no epochs, lore URL or mbox")
     if not s.mbox.exists():
         raise SourceError(f"--mbox {s.mbox}: no such file or directory")
-    from reviewbot.adapters.mboxfile import MboxSource
+    from reviewbot.adapters.sources.mboxfile import MboxSource
 
     return MboxSource(s.mbox, s.list_name)
 
@@ -61,8 +61,8 @@ def configured_trees(conf: Settings, env: Mapping[str, str] | None = None) -> li
     table = conf.extra.get("policy")
     if table is None or conf.path is None:
         return trees
-    from reviewbot.adapters.policy_files import configured_dir, load_policies
-    from reviewbot.core.policy_schema import PolicyError
+    from reviewbot.adapters.kernel.policy_files import configured_dir, load_policies
+    from reviewbot.core.policy.schema import PolicyError
 
     try:
         directory = configured_dir(table, conf.path.parent)
@@ -85,8 +85,8 @@ def configured_trees(conf: Settings, env: Mapping[str, str] | None = None) -> li
 def _section_tree(sections: tuple[str, ...], conf: Settings,
                   env: Mapping[str, str]) -> str | None:
     """The first `T: git` URL of these MAINTAINERS sections, or None."""
-    from reviewbot.adapters.maintainers_file import MaintainersSource
-    from reviewbot.core.maintainers import MaintainersError
+    from reviewbot.adapters.kernel.maintainers_file import MaintainersSource
+    from reviewbot.core.maintainers.sections import MaintainersError
 
     where = conf.maintainers or env.get("REVIEWBOT_MAINTAINERS")
     if not where:
@@ -105,7 +105,7 @@ def _section_tree(sections: tuple[str, ...], conf: Settings,
 
 def build_tree(t: TreeSettings, cache_dir: Path) -> Tree:
     """The adapter for one watched tree. No I/O beyond an existence check."""
-    from reviewbot.adapters.gittree import GitTree
+    from reviewbot.adapters.git.tree import GitTree
 
     tree = GitTree(t.source, t.branches, cache_dir=cache_dir)
     if not tree.is_remote and not Path(t.source).is_dir():
@@ -120,7 +120,7 @@ def policy_dir(conf: Settings, env: Mapping[str, str]) -> Path | None:
     """Where the policies live: $REVIEWBOT_POLICIES, else the settings' `[policy] dir`
     (relative to the settings file), else ./policies when it exists, else None
     (the built-in default policy). Raises ValueError on a bad `[policy]` table."""
-    from reviewbot.adapters.policy_files import configured_dir
+    from reviewbot.adapters.kernel.policy_files import configured_dir
 
     if directory := env.get("REVIEWBOT_POLICIES"):
         return Path(directory)

@@ -23,10 +23,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from reviewbot.adapters import sqlmigrate
-from reviewbot.adapters.sqlstore import SqlStore, make_engine
+from reviewbot.adapters.sql import migrate as sqlmigrate
+from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.cli import main
-from reviewbot.core.mail import MalformedMessage
+from reviewbot.core.mail.parse import MalformedMessage
 from reviewbot.core.model import Message, MessageId, MessageKind, Subject
 from reviewbot.ports import Batch, Deletion, RawMail
 from tests.corpus import read_corpus

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.gittree import GitTree
-from reviewbot.core.applied import (
+from reviewbot.adapters.git.tree import GitTree
+from reviewbot.core.applied.match import (
     AppliedMatch,
     MatchMethod,
     SeriesAppliedState,
@@ -35,9 +35,9 @@ from reviewbot.core.applied import (
     series_applied,
     tracked_from_messages,
 )
-from reviewbot.core.mail import parse_message
+from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import MessageId
-from reviewbot.core.series import assemble
+from reviewbot.core.series.assemble import assemble
 from tests.applied_build import (
     CommitSpec,
     FileDiff,

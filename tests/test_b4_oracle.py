@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from reviewbot.core.mail import parse_message
+from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import TrailerKind
-from reviewbot.core.series import assemble
+from reviewbot.core.series.assemble import assemble
 from tests.corpus_threads import load_index
 
 pytestmark = pytest.mark.corpus

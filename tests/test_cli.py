@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters import sqlmigrate
+from reviewbot.adapters.sql import migrate as sqlmigrate
 from tests.sqlfixtures import BACKENDS, run
 
 # "[PATCH mlx5-next 0/3] Add RDMA TRANSPORT steering domain", 2 January 2025, as the

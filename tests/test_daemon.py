@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.locks import FileLocks, PgAdvisoryLocks
-from reviewbot.adapters.sqlstore import SqlStore, make_engine
-from reviewbot.adapters.systemd import Notifier
+from reviewbot.adapters.sql.locks import FileLocks, PgAdvisoryLocks
+from reviewbot.adapters.sql.store import SqlStore, make_engine
+from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.cli import main
 from reviewbot.daemon import Daemon, Poller
 from reviewbot.ports import Batch
@@ -65,10 +65,10 @@ def test_run_without_sources_is_a_clear_error(tmp_path: Path,
 def test_a_failing_source_is_reported_and_does_not_stop_the_others(
         tmp_path: Path, small_epoch: Path) -> None:
     """One source raising is logged as that poll's error; the other source still ingests."""
-    from reviewbot.adapters.epoch import EpochSource
+    from reviewbot.adapters.sources.epoch import EpochSource
 
     store = SqlStore(make_engine(f"sqlite:///{tmp_path / 'r.db'}"))
-    from reviewbot.adapters import sqlmigrate
+    from reviewbot.adapters.sql import migrate as sqlmigrate
     sqlmigrate.upgrade(store.engine)
     good = Poller("linux-rdma", EpochSource("linux-rdma", [small_epoch]), 60)
     bad = Poller("broken", _Broken(), 60)
@@ -83,8 +83,8 @@ def test_a_failing_source_is_reported_and_does_not_stop_the_others(
 
 def test_a_source_locked_by_another_daemon_is_skipped(tmp_path: Path, small_epoch: Path) -> None:
     """While another process holds a source's lock, this daemon ingests nothing from it."""
-    from reviewbot.adapters import sqlmigrate
-    from reviewbot.adapters.epoch import EpochSource
+    from reviewbot.adapters.sources.epoch import EpochSource
+    from reviewbot.adapters.sql import migrate as sqlmigrate
 
     store = SqlStore(make_engine(f"sqlite:///{tmp_path / 'r.db'}"))
     sqlmigrate.upgrade(store.engine)

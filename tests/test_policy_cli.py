@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.policy_files import PolicyStore, load_policies
+from reviewbot.adapters.kernel.policy_files import PolicyStore, load_policies
 from reviewbot.cli import main
-from reviewbot.core.policy_schema import PolicyError
+from reviewbot.core.policy.schema import PolicyError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "policies"
 RDMA = '[subsystem]\nsections = ["INFINIBAND SUBSYSTEM"]\n'

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.maintainers_file import MaintainersSource, MaintainersWatch
+from reviewbot.adapters.kernel.maintainers_file import MaintainersSource, MaintainersWatch
 from reviewbot.cli import main
-from reviewbot.core.maintainers import MaintainersError
+from reviewbot.core.maintainers.sections import MaintainersError
 from tests.conftest import DATA
 
 PATCH = """\

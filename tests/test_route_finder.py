@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reviewbot.adapters.literal_finder import aho_corasick_finder, best_literal_finder
-from reviewbot.core.keywords import KeywordMatcher
-from reviewbot.core.maintainers import parse_maintainers
+from reviewbot.adapters.kernel.literal_finder import aho_corasick_finder, best_literal_finder
+from reviewbot.core.maintainers.keywords import KeywordMatcher
+from reviewbot.core.maintainers.sections import parse_maintainers
 
 LITERALS = ["bpf", "clone_args", "kernel_clone_args", "xdp"]
 

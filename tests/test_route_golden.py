@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.literal_finder import aho_corasick_finder
-from reviewbot.core.maintainers import parse_maintainers
-from reviewbot.core.recipients import addresses, get_maintainer_lines, parse_mailmap
-from reviewbot.core.routing import RouteResult, RoutingIndex, route_patches
+from reviewbot.adapters.kernel.literal_finder import aho_corasick_finder
+from reviewbot.core.maintainers.recipients import addresses, get_maintainer_lines, parse_mailmap
+from reviewbot.core.maintainers.routing import RouteResult, RoutingIndex, route_patches
+from reviewbot.core.maintainers.sections import parse_maintainers
 from tests.conftest import DATA
 from tests.corpus import read_corpus
 

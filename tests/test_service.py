@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from reviewbot.adapters.sqlstore import SqlStore
-from reviewbot.core.mail import MalformedMessage, parse_message
+from reviewbot.adapters.sql.store import SqlStore
+from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageId
 from reviewbot.ports import Deletion, RawMail
 from reviewbot.service import IngestReport, ingest, reassemble, reparse

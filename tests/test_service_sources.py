@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.epoch import EpochSource
-from reviewbot.adapters.lore import LoreSource
-from reviewbot.adapters.mboxfile import MboxSource
-from reviewbot.adapters.sqlstore import SqlStore
+from reviewbot.adapters.sources.epoch import EpochSource
+from reviewbot.adapters.sources.lore import LoreSource
+from reviewbot.adapters.sources.mboxfile import MboxSource
+from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.ports import RawMail
 from reviewbot.service import ingest
 from tests.epochs import make_epoch

@@ -1,4 +1,4 @@
-"""The state reassembly caches with each series (core/state.py): the backlog's state at the
+"""The state reassembly caches with each series (core/backlog/state.py): the backlog's state at the
 series' own last event, with the default policy and no MAINTAINERS or manual actions."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reviewbot.core.backlog.state import OPEN_STATES, series_state
 from reviewbot.core.model import (
     AppliedNotice,
     Message,
@@ -19,7 +20,6 @@ from reviewbot.core.model import (
     Trailer,
     TrailerKind,
 )
-from reviewbot.core.state import OPEN_STATES, series_state
 
 T0 = datetime(2020, 5, 1, tzinfo=UTC)  # long ago: the cached state never goes stale
 AUTHOR = "author@example.org"

@@ -1,4 +1,4 @@
-"""The SQL store (adapters/sqlstore.py), on SQLite and PostgreSQL alike."""
+"""The SQL store (adapters/sql/store.py), on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import reviewbot.adapters.sqlbacklogtables
-import reviewbot.adapters.sqltrees  # noqa: F401  (the models compared below)
-from reviewbot.adapters import sqlmigrate
-from reviewbot.adapters.sqlstore import SqlStore
-from reviewbot.adapters.sqltables import MessageRow
+import reviewbot.adapters.sql.backlogtables
+import reviewbot.adapters.sql.trees  # noqa: F401  (the models compared below)
+from reviewbot.adapters.sql import migrate as sqlmigrate
+from reviewbot.adapters.sql.store import SqlStore
+from reviewbot.adapters.sql.tables import MessageRow
 from reviewbot.core.model import (
     AppliedNotice,
     Message,
@@ -32,7 +32,7 @@ from reviewbot.core.model import (
     Trailer,
     TrailerKind,
 )
-from reviewbot.core.series import Assembly
+from reviewbot.core.series.assemble import Assembly
 from reviewbot.ports import Parsed, RawMail, Rejected, Removal
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -292,7 +292,7 @@ def test_sqlite_runs_in_wal_mode(store: SqlStore) -> None:
 def test_a_concurrent_writer_is_not_an_error(store: SqlStore,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """If another process stores the same Message-ID mid-batch, the batch retries cleanly."""
-    from reviewbot.adapters import sqlstore
+    from reviewbot.adapters.sql import store as sqlstore
 
     other = SqlStore(sa.create_engine(store.engine.url))
     real_chunks = sqlstore.chunks

@@ -22,15 +22,15 @@ from typing import Any
 
 import pytest
 
-from reviewbot.adapters import locks
-from reviewbot.adapters.gittree import GitTree
-from reviewbot.adapters.sqlstore import SqlStore, make_engine
-from reviewbot.adapters.sqltrees import SqlTrees, commit_matches
-from reviewbot.adapters.systemd import Notifier
+from reviewbot.adapters.git.tree import GitTree
+from reviewbot.adapters.sql import locks
+from reviewbot.adapters.sql.store import SqlStore, make_engine
+from reviewbot.adapters.sql.trees import SqlTrees, commit_matches
+from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.cli import main
-from reviewbot.core.mail import parse_message
+from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
-from reviewbot.core.series import assemble
+from reviewbot.core.series.assemble import assemble
 from reviewbot.daemon import Daemon, TreePoller
 from tests.applied_build import CommitSpec, fast_import, parse_diff, tree_states
 from tests.corpus import read_corpus
@@ -365,7 +365,7 @@ def test_tree_loops_poll_on_their_interval_and_stop_cleanly(
 def test_serving_polls_a_tree_once_every_list_caught_up(
         db_url: str, corpus: Corpus, tmp_path: Path) -> None:
     """A fresh daemon's first tree poll waits for the lists' first poll, so its commits match."""
-    from reviewbot.adapters.epoch import EpochSource
+    from reviewbot.adapters.sources.epoch import EpochSource
     from reviewbot.daemon import Poller
 
     repo = tmp_path / "tree"

@@ -13,17 +13,17 @@ import argparse
 import os
 from datetime import UTC, date, datetime, time, timedelta
 
-from reviewbot.adapters import sqltrees
-from reviewbot.adapters.maintainers_file import MaintainersSource
-from reviewbot.adapters.policy_files import load_policies
-from reviewbot.adapters.sqlbacklog import SqlBacklog
-from reviewbot.adapters.sqlstore import SqlStore
+from reviewbot.adapters.kernel.maintainers_file import MaintainersSource
+from reviewbot.adapters.kernel.policy_files import load_policies
+from reviewbot.adapters.sql import trees as sqltrees
+from reviewbot.adapters.sql.backlog import SqlBacklog
+from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.commands.db import CommandError, settings
-from reviewbot.core.maintainers import MaintainersError
-from reviewbot.core.people import mailmap_aliases
-from reviewbot.core.policy import Policy, PolicySet
-from reviewbot.core.policy_schema import PolicyError
-from reviewbot.core.recipients import parse_mailmap
+from reviewbot.core.maintainers.people import mailmap_aliases
+from reviewbot.core.maintainers.recipients import parse_mailmap
+from reviewbot.core.maintainers.sections import MaintainersError
+from reviewbot.core.policy.model import Policy, PolicySet
+from reviewbot.core.policy.schema import PolicyError
 from reviewbot.service.backlog import Context, ensure_routed
 from reviewbot.wiring import policy_dir
 

@@ -15,8 +15,8 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from reviewbot import config
-from reviewbot.adapters import sqlmigrate
-from reviewbot.adapters.sqlstore import SqlStore, make_engine
+from reviewbot.adapters.sql import migrate as sqlmigrate
+from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.core.model import Series
 
 log = logging.getLogger(__name__)

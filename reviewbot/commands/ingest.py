@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reviewbot.adapters.sqlstore import SqlStore
+from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.commands.backlogctx import context
 from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
 from reviewbot.config import SourceSettings

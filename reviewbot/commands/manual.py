@@ -19,16 +19,16 @@ from datetime import datetime
 
 from reviewbot.commands.backlogctx import context, now_or, parse_when
 from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded
-from reviewbot.core.assign import (
+from reviewbot.core.backlog.assign import (
     assignment_events,
     claim_event,
     open_load,
     pick_reviewers,
     release_event,
 )
-from reviewbot.core.events import EventKind, OverrideAction, SeriesEvent
+from reviewbot.core.backlog.events import EventKind, OverrideAction, SeriesEvent
 from reviewbot.core.model import Series
-from reviewbot.core.policy import address
+from reviewbot.core.policy.model import address
 from reviewbot.service.backlog import track
 
 STATES = {"deferred": OverrideAction.DEFER, "rejected": OverrideAction.REJECT,

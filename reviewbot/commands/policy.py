@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from reviewbot import config
-from reviewbot.adapters.policy_files import read_policy_files
-from reviewbot.core.policy_schema import check_policy_files
+from reviewbot.adapters.kernel.policy_files import read_policy_files
+from reviewbot.core.policy.schema import check_policy_files
 from reviewbot.wiring import DEFAULT_POLICY_DIR, policy_dir
 
 EXIT_OK = 0

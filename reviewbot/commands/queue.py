@@ -16,8 +16,8 @@ from typing import Any
 
 from reviewbot.commands.backlogctx import NO_MAINTAINERS, add_as_of, context, now_or
 from reviewbot.commands.db import CommandError, open_store, run_guarded
+from reviewbot.core.backlog.stats import Percentiles, SubsystemStats
 from reviewbot.core.model import SeriesId
-from reviewbot.core.stats import Percentiles, SubsystemStats
 from reviewbot.service.backlog import Queue, Tracked, UnknownSubsystem, queue
 
 

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reviewbot.adapters.maintainers_file import LoadedMaintainers, MaintainersSource
-from reviewbot.core.maintainers import MaintainersError, Section
-from reviewbot.core.patchscan import scan_patch
-from reviewbot.core.recipients import get_maintainer_lines
-from reviewbot.core.routing import RouteResult, Taker, expected_taker, route_scans
+from reviewbot.adapters.kernel.maintainers_file import LoadedMaintainers, MaintainersSource
+from reviewbot.core.maintainers.patchscan import scan_patch
+from reviewbot.core.maintainers.recipients import get_maintainer_lines
+from reviewbot.core.maintainers.routing import RouteResult, Taker, expected_taker, route_scans
+from reviewbot.core.maintainers.sections import MaintainersError, Section
 
 ENV = "REVIEWBOT_MAINTAINERS"
 

@@ -7,13 +7,13 @@ import asyncio
 import logging
 import os
 
-from reviewbot.adapters import locks
-from reviewbot.adapters.policy_files import PolicyStore
-from reviewbot.adapters.sqltrees import SqlTrees
-from reviewbot.adapters.systemd import Notifier
+from reviewbot.adapters.kernel.policy_files import PolicyStore
+from reviewbot.adapters.sql import locks
+from reviewbot.adapters.sql.trees import SqlTrees
+from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
 from reviewbot.config import Settings
-from reviewbot.core.policy_schema import PolicyError
+from reviewbot.core.policy.schema import PolicyError
 from reviewbot.daemon import Daemon, Poller, TreePoller
 from reviewbot.wiring import (
     SourceError,

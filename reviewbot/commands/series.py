@@ -10,9 +10,9 @@ from typing import Any
 
 from reviewbot.commands.backlogctx import NO_MAINTAINERS, add_as_of, context, now_or
 from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded
+from reviewbot.core.backlog.turn import SeriesStatus, describe_event, timeline_lines
+from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Series, Trailer
-from reviewbot.core.subsystems import SeriesRouting
-from reviewbot.core.turn import SeriesStatus, describe_event, timeline_lines
 from reviewbot.service.backlog import track
 
 

@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reviewbot.adapters import locks
-from reviewbot.adapters.sqltrees import AppliedRow, SqlTrees, applied_rows
-from reviewbot.adapters.systemd import Notifier
+from reviewbot.adapters.sql import locks
+from reviewbot.adapters.sql.trees import AppliedRow, SqlTrees, applied_rows
+from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded, settings
 from reviewbot.commands.run import build_tree_pollers
 from reviewbot.config import TreeSettings
-from reviewbot.core.applied import AppliedMatch, MatchMethod, series_applied
+from reviewbot.core.applied.match import AppliedMatch, MatchMethod, series_applied
 from reviewbot.core.model import Series
 from reviewbot.daemon import Daemon, TreePoller
 from reviewbot.service.trees import poll_tree

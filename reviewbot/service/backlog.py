@@ -14,36 +14,24 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
-from reviewbot.core.backlog import series_status
-from reviewbot.core.events import CommitMatch, SeriesEvent
-from reviewbot.core.model import Message, Series, SeriesId
-from reviewbot.core.people import name_aliases
-from reviewbot.core.policy import Policy, PolicySet, address, ignore_reason
-from reviewbot.core.routing import RoutingIndex
-from reviewbot.core.stats import SubsystemStats, subsystem_stats
-from reviewbot.core.subsystems import SeriesRouting, SubsystemRoute, matches_subsystem, route_files
-from reviewbot.core.turn import SeriesStatus, State
+from reviewbot.core.backlog.events import CommitMatch
+from reviewbot.core.backlog.replay import series_status
+from reviewbot.core.backlog.stats import SubsystemStats, subsystem_stats
+from reviewbot.core.backlog.turn import SeriesStatus, State
+from reviewbot.core.maintainers.people import name_aliases
+from reviewbot.core.maintainers.routing import RoutingIndex
+from reviewbot.core.maintainers.subsystems import (
+    SeriesRouting,
+    SubsystemRoute,
+    matches_subsystem,
+    route_files,
+)
+from reviewbot.core.model import Series, SeriesId
+from reviewbot.core.policy.model import Policy, PolicySet, address, ignore_reason
+from reviewbot.ports import BacklogStore
 
 log = logging.getLogger(__name__)
-
-
-class BacklogStore(Protocol):
-    """What this service needs from storage (adapters/sqlbacklog.py)."""
-
-    def series_files(self) -> tuple[dict[SeriesId, tuple[str, ...]], str]: ...
-    def people(self) -> list[tuple[str, str]]: ...
-    def routing_stamp(self) -> str | None: ...
-    def save_routing(self, routing: Mapping[SeriesId, SeriesRouting],
-                     aliases: Mapping[str, str], stamp: str) -> None: ...
-    def routing(self, sids: Sequence[str] | None = None) -> dict[SeriesId, SeriesRouting]: ...
-    def aliases(self) -> dict[str, str]: ...
-    def actions(self, sids: Sequence[str] | None = None
-                ) -> dict[SeriesId, list[SeriesEvent]]: ...
-    def series(self, sids: Sequence[str] | None = None
-               ) -> dict[SeriesId, tuple[Series, str]]: ...
-    def members(self, sids: Sequence[str]) -> dict[SeriesId, list[Message]]: ...
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,19 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from reviewbot.core.mail import parse_message
+from reviewbot.core.backlog.state import series_state
+from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import Message, MessageId, SeriesId
-from reviewbot.core.series import Assembly, assemble
-from reviewbot.core.state import series_state
+from reviewbot.core.series.assemble import Assembly, assemble
 from reviewbot.ports import (
     BatchOutcome,
+    ParseFn,
     ReparseOutcome,
     Source,
     Store,
     StoredRaw,
 )
-from reviewbot.service.parsing import ParseFn, parse_one, prepare
+from reviewbot.service.parsing import parse_one, prepare
 
 log = logging.getLogger(__name__)
 

@@ -11,19 +11,14 @@ import hashlib
 import logging
 import re
 from datetime import datetime
-from typing import Protocol
 
-from reviewbot.core.mail import MalformedMessage
+from reviewbot.core.mail.parse import MalformedMessage
 from reviewbot.core.model import Message, MessageId
-from reviewbot.ports import Batch, Deletion, Parsed, Rejected, Removal
+from reviewbot.ports import Batch, Deletion, Parsed, ParseFn, Rejected, Removal
 
 log = logging.getLogger(__name__)
 
 _MSGID_RE = re.compile(rb"^message-id:[ \t]*<?([^>\r\n]+)>?", re.IGNORECASE | re.MULTILINE)
-
-
-class ParseFn(Protocol):
-    def __call__(self, raw: bytes, *, fallback_date: datetime | None = None) -> Message: ...
 
 
 Prepared = tuple[list[Parsed], list[Rejected], list[Removal]]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reviewbot.core.applied import match_commits, tracked_from_messages
+from reviewbot.core.applied.match import match_commits, tracked_from_messages
 from reviewbot.ports import AppliedRecord, Store, Tree, TreeStore
 from reviewbot.service.ingest import reassemble
 

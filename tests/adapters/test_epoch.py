@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.epoch import EpochError, EpochSource, message_id_of
+from reviewbot.adapters.sources.epoch import EpochError, EpochSource, message_id_of
 from reviewbot.ports import Batch, Deletion, RawMail
 
 CORPUS_MESSAGES = 8487

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.gittree import GitTree
+from reviewbot.adapters.git.tree import GitTree
 
 ENV = {
     **os.environ,

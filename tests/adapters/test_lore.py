@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 import reviewbot
-from reviewbot.adapters.epoch import EpochSource
-from reviewbot.adapters.lore import (
+from reviewbot.adapters.sources.epoch import EpochSource
+from reviewbot.adapters.sources.lore import (
     LoreError,
     LoreSource,
     message_id_of,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.mboxfile import MboxError, MboxSource
+from reviewbot.adapters.sources.mboxfile import MboxError, MboxSource
 from reviewbot.ports import RawMail
 from tests.conftest import DATA
 

@@ -9,16 +9,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from reviewbot.adapters import sqlmigrate
-from reviewbot.adapters.sqlbacklog import SqlBacklog
-from reviewbot.adapters.sqlstore import SqlStore
-from reviewbot.core.events import EventKind, OverrideAction, SeriesEvent
-from reviewbot.core.maintainers import parse_maintainers
+from reviewbot.adapters.sql import migrate as sqlmigrate
+from reviewbot.adapters.sql.backlog import SqlBacklog
+from reviewbot.adapters.sql.store import SqlStore
+from reviewbot.core.backlog.events import EventKind, OverrideAction, SeriesEvent
+from reviewbot.core.maintainers.routing import RoutingIndex
+from reviewbot.core.maintainers.sections import parse_maintainers
+from reviewbot.core.maintainers.subsystems import SeriesRouting, SubsystemRoute
 from reviewbot.core.model import MessageId, Series, SeriesId, SeriesPatch
-from reviewbot.core.policy import Policy, PolicySet
-from reviewbot.core.routing import RoutingIndex
-from reviewbot.core.series import Assembly
-from reviewbot.core.subsystems import SeriesRouting, SubsystemRoute
+from reviewbot.core.policy.model import Policy, PolicySet
+from reviewbot.core.series.assemble import Assembly
 from reviewbot.service.backlog import Context, ensure_routed
 from tests.sqlfixtures import BACKENDS
 

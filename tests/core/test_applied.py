@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from reviewbot.core.applied import (
+from reviewbot.core.applied.match import (
     AppliedMatch,
     MatchMethod,
     SeriesAppliedState,

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reviewbot.core.backlog import derive_state
-from reviewbot.core.events import EventKind, OverrideAction, SeriesEvent
+from reviewbot.core.backlog.events import EventKind, OverrideAction, SeriesEvent
+from reviewbot.core.backlog.replay import derive_state
+from reviewbot.core.backlog.turn import Role, SeriesStatus, State, Turn, timeline_lines
 from reviewbot.core.model import TrailerKind
-from reviewbot.core.policy import Policy, Sla
-from reviewbot.core.turn import Role, SeriesStatus, State, Turn, timeline_lines
+from reviewbot.core.policy.model import Policy, Sla
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 AUTHOR = "alice@example.org"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from reviewbot.core.assign import (
+from reviewbot.core.backlog.assign import (
     assignment_events,
     candidates,
     claim_event,
@@ -12,9 +12,9 @@ from reviewbot.core.assign import (
     pick_reviewers,
     release_event,
 )
-from reviewbot.core.backlog import derive_state
-from reviewbot.core.events import EventKind, SeriesEvent
-from reviewbot.core.policy import (
+from reviewbot.core.backlog.events import EventKind, SeriesEvent
+from reviewbot.core.backlog.replay import derive_state
+from reviewbot.core.policy.model import (
     Absence,
     AssignStrategy,
     DateRange,

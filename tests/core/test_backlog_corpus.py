@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.policy_files import load_policies
-from reviewbot.core.backlog import derive_state
-from reviewbot.core.events import EventKind, events_from_series
-from reviewbot.core.mail import parse_message
+from reviewbot.adapters.kernel.policy_files import load_policies
+from reviewbot.core.backlog.events import EventKind, events_from_series
+from reviewbot.core.backlog.replay import derive_state
+from reviewbot.core.backlog.turn import Role, SeriesStatus, State, Turn
+from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import Message, Series
-from reviewbot.core.policy import Policy, ignore_reason
-from reviewbot.core.series import Assembly, assemble
-from reviewbot.core.turn import Role, SeriesStatus, State, Turn
+from reviewbot.core.policy.model import Policy, ignore_reason
+from reviewbot.core.series.assemble import Assembly, assemble
 from tests.corpus_threads import load_index
 
 pytestmark = pytest.mark.corpus

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reviewbot.core.backlog import derive_state, series_status
-from reviewbot.core.events import (
+from reviewbot.core.backlog.events import (
     CommitMatch,
     EventKind,
     OverrideAction,
@@ -13,6 +12,8 @@ from reviewbot.core.events import (
     events_from_series,
     merge_events,
 )
+from reviewbot.core.backlog.replay import derive_state, series_status
+from reviewbot.core.backlog.turn import State, Turn
 from reviewbot.core.model import (
     AppliedNotice,
     Message,
@@ -25,8 +26,7 @@ from reviewbot.core.model import (
     Trailer,
     TrailerKind,
 )
-from reviewbot.core.policy import Policy
-from reviewbot.core.turn import State, Turn
+from reviewbot.core.policy.model import Policy
 
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 ALICE, BOB, CAROL, JASON = "alice@x.org", "bob@x.org", "carol@x.org", "jgg@nvidia.com"

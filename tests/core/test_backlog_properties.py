@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewbot.core.backlog import derive_state
-from reviewbot.core.events import EventKind, OverrideAction, SeriesEvent
+from reviewbot.core.backlog.events import EventKind, OverrideAction, SeriesEvent
+from reviewbot.core.backlog.replay import derive_state
+from reviewbot.core.backlog.turn import OPEN_STATES, SeriesStatus, State, Turn
 from reviewbot.core.model import TrailerKind
-from reviewbot.core.policy import Policy
-from reviewbot.core.turn import OPEN_STATES, SeriesStatus, State, Turn
+from reviewbot.core.policy.model import Policy
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 AUTHOR, MAINT = "author@x.org", "maint@x.org"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reviewbot.core.backlog import derive_state
-from reviewbot.core.events import EventKind, SeriesEvent
+from reviewbot.core.backlog.events import EventKind, SeriesEvent
+from reviewbot.core.backlog.replay import derive_state
+from reviewbot.core.backlog.stats import age_bucket, percentile, subsystem_stats
+from reviewbot.core.backlog.turn import SeriesStatus, State, Turn
 from reviewbot.core.model import TrailerKind
-from reviewbot.core.policy import Policy
-from reviewbot.core.stats import age_bucket, percentile, subsystem_stats
-from reviewbot.core.turn import SeriesStatus, State, Turn
+from reviewbot.core.policy.model import Policy
 
 NOW = datetime(2025, 12, 31, 12, tzinfo=UTC)
 MAINT = "jgg@nvidia.com"

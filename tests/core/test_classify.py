@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.core.classify import applied_notice, is_bot, pull_request
-from reviewbot.core.mail import parse_message
+from reviewbot.core.mail.classify import applied_notice, is_bot, pull_request
+from reviewbot.core.mail.parse import parse_message
+from reviewbot.core.mail.subject import parse_subject
 from reviewbot.core.model import Message, MessageKind
-from reviewbot.core.subject import parse_subject
 from tests.conftest import DATA
 
 MAIL = DATA / "mail"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.core.diff import find_diff
-from reviewbot.core.headers import split_headers
-from reviewbot.core.mail import parse_message
+from reviewbot.core.mail.diff import find_diff
+from reviewbot.core.mail.headers import split_headers
+from reviewbot.core.mail.parse import parse_message
 from tests.conftest import DATA
 from tests.core.corpus import corpus_messages
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewbot.core.mail import MalformedMessage, parse_message
+from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageKind, TrailerKind
 from tests.conftest import DATA
 

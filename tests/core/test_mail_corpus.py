@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.core.mail import MalformedMessage, parse_message
+from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageKind
 from tests.core.corpus import corpus_messages, corpus_subjects
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from reviewbot.core.maintainers import MaintainersError, parse_maintainers
-from reviewbot.core.routing import (
+from reviewbot.core.maintainers.routing import (
     RoutingIndex,
     expected_taker,
     glob_to_regex,
     pattern_depth,
     route,
 )
+from reviewbot.core.maintainers.sections import MaintainersError, parse_maintainers
 
 SAMPLE = """\
 List of maintainers

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reviewbot.core.literals import required_literals
-from reviewbot.core.maintainers import parse_maintainers
-from reviewbot.core.patchscan import scan_patch
-from reviewbot.core.routing import RoutingIndex, route, route_patches
+from reviewbot.core.maintainers.literals import required_literals
+from reviewbot.core.maintainers.patchscan import scan_patch
+from reviewbot.core.maintainers.routing import RoutingIndex, route, route_patches
+from reviewbot.core.maintainers.sections import parse_maintainers
 
 MAINT = """\
 KEYWORD SECTION

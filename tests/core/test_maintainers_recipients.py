@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from reviewbot.core.maintainers import parse_maintainers
-from reviewbot.core.recipients import (
+from reviewbot.core.maintainers.recipients import (
     addresses,
     escape_name,
     file_emails,
@@ -11,7 +10,8 @@ from reviewbot.core.recipients import (
     parse_email,
     parse_mailmap,
 )
-from reviewbot.core.routing import RoutingIndex, route
+from reviewbot.core.maintainers.routing import RoutingIndex, route
+from reviewbot.core.maintainers.sections import parse_maintainers
 
 MAINT = """\
 DEEP DRIVER

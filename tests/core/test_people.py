@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewbot.core.people import mailmap_aliases, name_aliases
+from reviewbot.core.maintainers.people import mailmap_aliases, name_aliases
 
 
 def test_one_full_name_is_one_person_and_maintainers_address_wins() -> None:

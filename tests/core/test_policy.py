@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from reviewbot.core.model import Series, SeriesId
-from reviewbot.core.policy import (
+from reviewbot.core.policy.model import (
     AssignStrategy,
     Policy,
     Reviewers,
@@ -16,14 +16,14 @@ from reviewbot.core.policy import (
     is_absent,
     quiet_reason,
 )
-from reviewbot.core.policy_schema import (
+from reviewbot.core.policy.schema import (
     PolicyError,
     build_policy,
     check_policy_files,
     load_policy_set,
     parse_policy_text,
 )
-from reviewbot.core.policy_values import parse_duration
+from reviewbot.core.policy.values import parse_duration
 
 RDMA = """\
 [subsystem]

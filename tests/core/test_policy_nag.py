@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from reviewbot.core.backlog import derive_state
-from reviewbot.core.events import EventKind, SeriesEvent
+from reviewbot.core.backlog.events import EventKind, SeriesEvent
+from reviewbot.core.backlog.nag import ESCALATION, NAG, ReminderPlan, SentReminder, plan_reminders
+from reviewbot.core.backlog.replay import derive_state
+from reviewbot.core.backlog.turn import SeriesStatus
 from reviewbot.core.model import TrailerKind
-from reviewbot.core.nag import ESCALATION, NAG, ReminderPlan, SentReminder, plan_reminders
-from reviewbot.core.policy import (
+from reviewbot.core.policy.model import (
     Absence,
     DateRange,
     Escalation,
@@ -19,7 +20,6 @@ from reviewbot.core.policy import (
     Reviewers,
     Sla,
 )
-from reviewbot.core.turn import SeriesStatus
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 MAINT, REV, AUTHOR = "jgg@nvidia.com", "rev@x.org", "author@x.org"

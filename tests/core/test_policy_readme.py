@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from reviewbot.core.policy_schema import (
+from reviewbot.core.policy.schema import (
     SCHEMA,
     TABLE_ARRAYS,
     check_policy_files,

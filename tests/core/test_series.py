@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reviewbot.core.model import MessageKind, Series, Subject
-from reviewbot.core.series import Assembly, assemble
+from reviewbot.core.series.assemble import Assembly, assemble
 from tests.core.series_builder import posting, reply, series_of_three
 
 

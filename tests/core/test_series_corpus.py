@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewbot.core.mail import parse_message
+from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import Message, MessageKind
-from reviewbot.core.series import Assembly, assemble
+from reviewbot.core.series.assemble import Assembly, assemble
 from tests.corpus_threads import load_index
 
 pytestmark = pytest.mark.corpus

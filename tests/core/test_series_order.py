@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewbot.core.model import Message
-from reviewbot.core.series import assemble
+from reviewbot.core.series.assemble import assemble
 from tests.core.series_builder import posting, reply, series_of_three, tr
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reviewbot.core.model import Message, Series
-from reviewbot.core.series import assemble
+from reviewbot.core.series.assemble import assemble
 from tests.core.series_builder import posting, reply, tr
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviewbot.core.model import Series, TrailerKind
-from reviewbot.core.series import assemble
+from reviewbot.core.series.assemble import assemble
 from tests.core.series_builder import posting, reply, series_of_three, tr
 
 BOB_RB = tr("Reviewed-by", "Bob Reviewer", "bob@example.org")

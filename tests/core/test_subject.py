@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviewbot.core.subject import parse_subject
+from reviewbot.core.mail.subject import parse_subject
 
 # subject, title, version, version_label, counter, total, tags, flags set
 SUBJECTS = [

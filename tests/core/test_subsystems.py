@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reviewbot.core.maintainers import parse_maintainers
-from reviewbot.core.routing import RoutingIndex
-from reviewbot.core.subsystems import matches_subsystem, route_files
+from reviewbot.core.maintainers.routing import RoutingIndex
+from reviewbot.core.maintainers.sections import parse_maintainers
+from reviewbot.core.maintainers.subsystems import matches_subsystem, route_files
 
 MAINTAINERS = """\
 INFINIBAND SUBSYSTEM

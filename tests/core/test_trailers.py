@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reviewbot.core.mail.trailers import parse_trailers
 from reviewbot.core.model import MessageId, TrailerKind
-from reviewbot.core.trailers import parse_trailers
 
 K = TrailerKind
 

@@ -57,8 +57,8 @@ def category(subject: str) -> str:
 
 
 def write_mailmap(tree: Path) -> None:
-    from reviewbot.core.maintainers import parse_maintainers
-    from reviewbot.core.recipients import format_email, parse_email, parse_mailmap
+    from reviewbot.core.maintainers.recipients import format_email, parse_email, parse_mailmap
+    from reviewbot.core.maintainers.sections import parse_maintainers
 
     values = set()
     for sec in parse_maintainers((tree / "MAINTAINERS").read_text()).sections:

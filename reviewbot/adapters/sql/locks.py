@@ -1,0 +1,93 @@
+"""Per-source ingest locks, so two daemons never ingest the same source at once.
+
+SQLite installations share one machine: an flock(2) on a file beside the
+database. PostgreSQL installations may span machines: a session-level
+advisory lock held on a dedicated connection. Both are released by the
+kernel or the server when the process dies, so a crash never leaves a
+stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+from typing import IO
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from reviewbot.ports import SourceLocks
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+class FileLocks:
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory
+        self._held: dict[str, IO[bytes]] = {}
+
+    def path_for(self, key: str) -> Path:
+        return self._dir / f".reviewbot-{_digest(key).hex()[:16]}.lock"
+
+    def try_acquire(self, key: str) -> bool:
+        if key in self._held:
+            return True
+        self._dir.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path_for(key), "ab")  # noqa: SIM115 - held open while locked
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return False
+        fh.truncate(0)
+        fh.write(f"{os.getpid()} {key}\n".encode())
+        fh.flush()
+        self._held[key] = fh
+        return True
+
+    def release(self, key: str) -> None:
+        fh = self._held.pop(key, None)
+        if fh is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+
+
+class PgAdvisoryLocks:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._held: dict[str, Connection] = {}
+
+    @staticmethod
+    def lock_id(key: str) -> int:
+        return int.from_bytes(_digest(key)[:8], "big", signed=True)
+
+    def try_acquire(self, key: str) -> bool:
+        if key in self._held:
+            return True
+        conn = self._engine.connect()
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_id(key)})
+        if not got.scalar():
+            conn.close()
+            return False
+        conn.commit()  # end the implicit transaction; the session lock stays
+        self._held[key] = conn
+        return True
+
+    def release(self, key: str) -> None:
+        conn = self._held.pop(key, None)
+        if conn is not None:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.lock_id(key)})
+            conn.close()
+
+
+def for_engine(engine: Engine) -> SourceLocks:
+    """Advisory locks on PostgreSQL; lock files beside the SQLite database otherwise."""
+    if engine.dialect.name == "postgresql":
+        return PgAdvisoryLocks(engine)
+    db = engine.url.database
+    directory = Path(db).resolve().parent if db and db != ":memory:" else Path.cwd()
+    return FileLocks(directory)
