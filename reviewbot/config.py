@@ -60,7 +60,8 @@ class TreeSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None  # from the file; see database() for the effective URL
-    raw_codec: str = "identity"  # how new raw mail is stored: "identity" or "zlib" (half the disk)
+    # how raw mail that is not kept by reference (epochs) is stored: "zlib" or "identity"
+    raw_codec: str = "zlib"
     poll_interval: float = DEFAULT_POLL_INTERVAL
     sources: tuple[SourceSettings, ...] = ()
     path: Path | None = None  # the file these came from
@@ -123,7 +124,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     db = data.get("database")
     if db is not None and (not isinstance(db, str) or not db):
         raise fail("database must be a non-empty URL string")
-    codec = data.get("raw_codec", "identity")
+    codec = data.get("raw_codec", "zlib")
     if codec not in RAW_CODECS:
         raise fail(f"raw_codec must be one of {', '.join(RAW_CODECS)}, not {codec!r}")
     interval = data.get("poll_interval", DEFAULT_POLL_INTERVAL)

@@ -7,16 +7,18 @@ instead of pretending they are async.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from reviewbot.core.applied.match import TreeCommit
-from reviewbot.core.backlog.events import SeriesEvent
+from reviewbot.core.backlog.events import PatchCommit, SeriesEvent
+from reviewbot.core.backlog.standing import Standing
+from reviewbot.core.maintainers.routing import RoutingIndex
+from reviewbot.core.maintainers.sections import Section
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
-from reviewbot.core.series.assemble import Assembly
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +26,14 @@ class RawMail:
     """One message exactly as the archive holds it."""
 
     raw: bytes
-    # where the bytes can be fetched again: "<epoch git dir>#<blob oid>", a URL, "mbox:<path>#<n>"
+    # where the bytes can be fetched again: "epoch:<list>/<epoch>#<blob oid>", a URL,
+    # "mbox:<path>#<n>"
     origin: str
     # archive arrival time when the source knows it (epoch committer date)
     received: datetime | None = None
+    # the exact bytes can be read again from `origin` (a git blob), so the store may
+    # keep the reference instead of the bytes (see RawReader)
+    by_reference: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,8 @@ class Batch:
 
     items: list[RawMail | Deletion] = field(default_factory=list)
     cursor: str | None = None
+    # origin prefix ("epoch:<list>/<epoch>") -> where it lives on this machine now
+    locations: Mapping[str, str] = field(default_factory=dict)
 
 
 class Source(Protocol):
@@ -108,8 +116,9 @@ class StoredRaw:
 
     ref: int
     quarantined: bool
-    raw: bytes
+    raw: bytes | None  # None: kept by reference, read it with a RawReader
     received: datetime | None
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +126,11 @@ class ReparseOutcome:
     updated: int = 0  # stored messages whose parsed form changed
     recovered: int = 0  # quarantined mails that now parse
     quarantined: int = 0  # stored messages that no longer parse (moved, bytes kept)
+    unreadable: int = 0  # kept by reference, but the bytes could not be read back
 
 
 class Store(Protocol):
-    """Messages, quarantine, cursors and assembled series (adapters/sql/store.py)."""
+    """Messages in: batches with their cursors, quarantine, deletions (adapters/sql/store.py)."""
 
     def get_cursor(self, key: str) -> str | None: ...
 
@@ -133,34 +143,32 @@ class Store(Protocol):
         parsed: Sequence[Parsed],
         rejected: Sequence[Rejected],
         removals: Sequence[Removal],
+        locations: Mapping[str, str] | None = None,
     ) -> BatchOutcome:
-        """Store everything and the cursor in ONE transaction; idempotent."""
-        ...
-
-    def assembly_stale(self) -> bool: ...
-
-    def series_count(self) -> int: ...
-
-    def live_messages(
-        self, known: Mapping[MessageId, tuple[str, Message]] | None = None
-    ) -> list[Message]:
-        """Every stored, not deleted, parsed message. `known` (Message-ID -> (sha256,
-        Message)) holds messages the caller parsed already; rows with that sha256 are
-        returned from it instead of being decoded again."""
-        ...
-
-    def save_assembly(self, assembly: Assembly, states: Mapping[SeriesId, str]) -> None:
-        """Replace the stored series by this assembly (only changed rows are written)."""
+        """Store everything and the cursor in ONE transaction; idempotent. New messages get
+        their thread component, and every component the batch touched becomes dirty."""
         ...
 
     def stored_raw(self, chunk: int) -> Iterator[list[StoredRaw]]:
-        """Every stored and quarantined raw mail, in chunks."""
+        """Every stored and quarantined mail, in chunks."""
         ...
 
     def apply_reparse(
         self, results: Sequence[tuple[StoredRaw, Message | str, str]]
     ) -> ReparseOutcome:
         """Per mail: the new Message, or the reason it failed; plus its sha256."""
+        ...
+
+    def relink_all(self) -> int:
+        """Rebuild every thread component (after a reparse); everything becomes dirty."""
+        ...
+
+
+class RawReader(Protocol):
+    """Reads raw mail kept by reference (an epoch blob) back, byte for byte."""
+
+    def read(self, origins: Sequence[str]) -> dict[str, bytes]:
+        """origin -> bytes, for the origins it can read (a missing mirror: left out)."""
         ...
 
 
@@ -217,8 +225,10 @@ class TreeStore(Protocol):
 
     def tips(self, tree: str) -> dict[str, str]: ...
 
-    def placement(self) -> dict[MessageId, tuple[SeriesId, int | None]]:
-        """Every series member -> (its series, its patch index or None), as assembled."""
+    def candidates(self, patch_ids: Collection[str], message_ids: Collection[str],
+                   subject_keys: Collection[int]) -> list[tuple[Message, SeriesId | None]]:
+        """Stored live postings a commit could apply: by patch-id, by Message-ID (and the
+        other postings of those messages' series), by subject key; with their series."""
         ...
 
     def applied_shas(self, tree: str, branches: Sequence[str]) -> list[str]:
@@ -229,7 +239,8 @@ class TreeStore(Protocol):
         self, tree: str, tips: Mapping[str, str], records: Sequence[AppliedRecord],
         dropped: Iterable[str], now: datetime,
     ) -> int:
-        """New tips, new matches and dropped commits in ONE transaction; rows added."""
+        """New tips, new matches and dropped commits in ONE transaction; rows added. The
+        components of the postings concerned become dirty (their standing changes)."""
         ...
 
 
@@ -251,20 +262,194 @@ class SourceLocks(Protocol):
     def release(self, key: str) -> None: ...
 
 
-# -- the backlog's storage ------------------------------------------------------------
+# -- the backlog's storage: refreshed series, and the queries over them ----------------
 
-class BacklogStore(Protocol):
-    """What this service needs from storage (adapters/sql/backlog.py)."""
+@dataclass(frozen=True, slots=True)
+class DirtyComponent:
+    """A thread component whose stored series may be out of date, at generation `gen`."""
 
-    def series_files(self) -> tuple[dict[SeriesId, tuple[str, ...]], str]: ...
-    def people(self) -> list[tuple[str, str]]: ...
-    def routing_stamp(self) -> str | None: ...
-    def save_routing(self, routing: Mapping[SeriesId, SeriesRouting],
-                     aliases: Mapping[str, str], stamp: str) -> None: ...
-    def routing(self, sids: Sequence[str] | None = None) -> dict[SeriesId, SeriesRouting]: ...
+    comp: int
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRecord:
+    """Everything a refresh stores for one series."""
+
+    series: Series  # with its members
+    routing: SeriesRouting
+    files_hash: str  # of its sorted file set
+    route_stamp: str  # the MAINTAINERS stamp `routing` was computed with
+    policy: str  # name of the policy it follows (its taker's)
+    ignored: str | None  # why that policy leaves it out of queues
+    standing: Standing | None  # None: its history could not be replayed (logged)
+    actors: tuple[str, ...]  # every address its events name, before aliasing
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentResult:
+    comp: int
+    gen: int  # the generation the result was computed from
+    series: tuple[SeriesRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    """A series as listings show it (columns only, no doc)."""
+
+    series_id: SeriesId
+    title: str
+    version: int
+    patch_count: int
+    total: int
+    author_name: str
+    author_email: str
+    date: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesFigure:
+    """One stored series as the figures need it (columns only)."""
+
+    series_id: SeriesId
+    policy: str
+    ignored: str | None
+    state: str  # the standing's own state (never stale/rfc: those are derived)
+    can_open: bool
+    superseded: bool
+    posted_at: datetime
+    last_event_at: datetime
+    first_review_at: datetime | None
+    applied_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSeries:
+    """One stored series as listings show it: summary and routing."""
+
+    summary: SeriesSummary
+    routing: SeriesRouting
+    figure: SeriesFigure
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesHistory:
+    """What replaying one series needs: mail, the newer revision, commits, manual actions."""
+
+    series: Series
+    members: tuple[Message, ...]
+    newer: Series | None
+    commits: tuple[PatchCommit, ...]
+    actions: tuple[SeriesEvent, ...]
+    routing: SeriesRouting
+    policy: str
+
+
+class SeriesStore(Protocol):
+    """The refresh's storage: dirty components in, series with their standing out."""
+
+    def context_stamp(self) -> str | None: ...
+
+    def save_context(self, stamp: str, sections: Sequence[Section]) -> int:
+        """Record a new context (MAINTAINERS, policies, mailmap): its sections, and every
+        component dirty. Returns the components marked."""
+        ...
+
+    def people_version(self) -> str:
+        """Changes whenever the stored people (senders, trailer givers) change."""
+        ...
+
+    def people(self) -> tuple[dict[tuple[str, str], int], list[str]]:
+        """((name key, address) -> uses, every M:/R: entry of MAINTAINERS)."""
+        ...
+
+    def aliases(self) -> tuple[str | None, dict[str, str]]:
+        """The alias map the last refresh used, and the people version it came from."""
+        ...
+
+    def save_aliases(self, version: str, aliases: Mapping[str, str],
+                     changed: Collection[str]) -> int:
+        """Store the map; components whose series name a `changed` address become dirty."""
+        ...
+
+    def dirty_components(self, max_messages: int) -> list[DirtyComponent]:
+        """Some dirty components, about `max_messages` messages in all (at least one)."""
+        ...
+
+    def component_messages(self, comps: Sequence[int]) -> dict[int, list[Message]]:
+        """Each component's live (not deleted) messages."""
+        ...
+
+    def component_series_ids(self, comps: Sequence[int]) -> list[SeriesId]:
+        """The series stored for these components now (before the refresh replaces them)."""
+        ...
+
+    def actions(self, series_ids: Sequence[str]) -> dict[SeriesId, list[SeriesEvent]]: ...
+
+    def commits(self, message_ids: Sequence[str]) -> list[PatchCommit]:
+        """Applied detection's matches for these postings."""
+        ...
+
+    def stored_routes(self, series_ids: Sequence[str]) -> dict[SeriesId, tuple[str, str]]:
+        """series -> (files_hash, route_stamp) as stored."""
+        ...
+
+    def routing(self, series_ids: Sequence[str]) -> dict[SeriesId, SeriesRouting]: ...
+
+    def save_components(self, results: Sequence[ComponentResult],
+                        rekey: Mapping[SeriesId, SeriesId]) -> set[int]:
+        """Replace the series of each component whose generation is still `gen`, and clean
+        it; others are left dirty (a batch changed them meanwhile). `rekey` moves manual
+        actions from an old series id to the series now holding that message. Returns the
+        components written."""
+        ...
+
+
+class ActionStore(Protocol):
+    """Manual actions people record (claim, release, assign, override)."""
+
+    def add_action(self, series_id: str, event: SeriesEvent) -> None:
+        """Store the event and mark the series' component dirty, in one transaction."""
+        ...
+
+
+class MaintainersView(Protocol):
+    """MAINTAINERS as the backlog needs it: a content stamp, and the index when routing."""
+
+    @property
+    def stamp(self) -> str:
+        """Changes exactly when the content (MAINTAINERS and its mailmap) changes."""
+        ...
+
+    def index(self) -> RoutingIndex:
+        """The routing index (loaded on first use; may raise MaintainersError)."""
+        ...
+
+    def aliases(self) -> dict[str, str]:
+        """The mailmap's address aliases, old -> new (loaded on first use)."""
+        ...
+
+
+class BacklogReader(Protocol):
+    """The queries' storage: stored series and standings, read with indexes."""
+
+    def find_series(self, message_id: str) -> SeriesId | None: ...
+
+    def has_message(self, message_id: str) -> bool: ...
+
+    def resolve_subsystem(self, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """A section name (any case) or list address -> (the name to show, its sections)."""
+        ...
+
+    def series_figures(self, sections: Sequence[str] | None, posted_by: datetime
+                       ) -> list[SeriesFigure]:
+        """Every series (of these sections) posted by then, oldest first."""
+        ...
+
+    def series_rows(self, series_ids: Sequence[str]) -> dict[SeriesId, StoredSeries]: ...
+
+    def standings(self, series_ids: Sequence[str]) -> dict[SeriesId, Standing]: ...
+
+    def histories(self, series_ids: Sequence[str]) -> dict[SeriesId, SeriesHistory]: ...
+
     def aliases(self) -> dict[str, str]: ...
-    def actions(self, sids: Sequence[str] | None = None
-                ) -> dict[SeriesId, list[SeriesEvent]]: ...
-    def series(self, sids: Sequence[str] | None = None
-               ) -> dict[SeriesId, tuple[Series, str]]: ...
-    def members(self, sids: Sequence[str]) -> dict[SeriesId, list[Message]]: ...

@@ -87,6 +87,54 @@ class CommitMatch:
     branch: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PatchCommit:
+    """A stored applied-detection match: commit `sha`, first seen on `branch`, applies
+    the posting `message_id` (at: committed, or first seen if that was earlier)."""
+
+    message_id: MessageId
+    sha: str
+    branch: str
+    at: datetime
+
+
+def commit_matches(series: Series, commits: Iterable[PatchCommit]) -> list[CommitMatch]:
+    """One CommitMatch per commit applying patches of `series`, oldest first.
+
+    A commit found in two trees (or by two polls) is one match, at its earliest
+    time, on the branch it was first seen on. A posting listed in two series (a
+    partial reroll carries the older patch) counts for both.
+    """
+    index = {p.message_id: p.index for p in series.patches}
+    merged: dict[str, tuple[datetime, set[int], str]] = {}
+    for c in sorted(commits, key=lambda c: (c.at, c.sha, c.branch, c.message_id)):
+        idx = index.get(c.message_id)
+        if idx is None:
+            continue
+        at, patches, branch = merged.get(c.sha, (c.at, set(), c.branch))
+        patches.add(idx)
+        merged[c.sha] = (min(at, c.at), patches, branch)
+    out = [CommitMatch(at, sha, tuple(sorted(p)), branch)
+           for sha, (at, p, branch) in merged.items()]
+    out.sort(key=lambda c: (c.at, c.sha))
+    return out
+
+
+def history_events(
+    series: Series,
+    members: Iterable[Message],
+    *,
+    newer: Series | None = None,
+    commits: Iterable[PatchCommit] = (),
+    actions: Iterable[SeriesEvent] = (),
+) -> list[SeriesEvent]:
+    """A series' whole history: its mail, the newer revision, the commits applying its
+    patches, and the manual actions people recorded, in one deterministic order."""
+    matched = commit_matches(series, commits)
+    return merge_events(events_from_series(series, members, newer=newer, commits=matched),
+                        actions)
+
+
 def merge_events(*streams: Iterable[SeriesEvent]) -> list[SeriesEvent]:
     """Mail-derived, commit-derived and stored manual events in one deterministic order."""
     return sorted((e for s in streams for e in s), key=lambda e: e.sort_key)

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from reviewbot.core.model import Series
@@ -164,8 +165,11 @@ def human_duration(span: timedelta) -> str:
     return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
+@lru_cache(maxsize=65536)
 def address(entry: str) -> str:
     """`Name <a@x>` or `a@x` -> `a@x`, lower-cased."""
+    # Cached: the same few thousand MAINTAINERS entries are parsed for every series, and
+    # email.utils.parseaddr cost 1.5 s of a 10 s corpus ingest before (cProfile).
     return parseaddr(entry)[1].lower()
 
 
