@@ -7,7 +7,7 @@ instead of pretending they are async.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -354,8 +354,12 @@ class MailError(Exception):
 
 
 class MailSession(Protocol):
-    async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> SmtpAccepted:
-        """ONE SMTP transaction (MAIL, RCPT..., DATA); MailError when not accepted."""
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes, *,
+                   before_data: Callable[[], Awaitable[None]] | None = None) -> SmtpAccepted:
+        """ONE SMTP transaction (MAIL, RCPT..., DATA); MailError when not accepted.
+        `before_data` is awaited once the recipients are accepted, right before DATA:
+        the outbox claims the mail there, so only DATA itself is the crash window.
+        If it raises, the transaction is reset and the exception propagates."""
         ...
 
 

@@ -5,8 +5,8 @@ next attempt (server down, 4xx), or held (5xx), or failed (too many
 temporary failures). Only a sender holding the "outbox" lock moves mail, so a
 row found in "sending" by a lock holder was left by a sender that died:
 
-- killed before it connected, or before the row was claimed: the row is
-  still queued and is sent once;
+- killed before it connected, or before the row was claimed (before DATA):
+  the row is still queued and is sent once;
 - killed inside the one SMTP transaction, before the server's 250: the server
   dropped the half-received mail; the row is "sending";
 - killed after the 250, before the commit: the server has the mail, the row
@@ -16,8 +16,9 @@ row found in "sending" by a lock holder was left by a sender that died:
 A "sending" row cannot tell the last three cases apart, so `in_doubt`
 decides: resend it with the same Message-ID (default: a duplicate at worst,
 which recipients' clients fold by Message-ID), or hold it for a human (a lost
-mail at worst). The window is kept to one transaction: a mail is claimed only
-once the connection is up and logged in, and recorded right after its 250.
+mail at worst). The window is kept inside one transaction: a mail is claimed
+("sending", committed) only once the connection is up, logged in and its
+recipients accepted, right before DATA, and recorded right after its 250.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from reviewbot.core.notify.outbox import InDoubt, OutboxState, RetryPolicy
 from reviewbot.ports import (
     Mailer,
     MailError,
+    MailSession,
     OutboxEntry,
     OutboxStore,
     SourceLocks,
@@ -88,14 +90,20 @@ def recover_in_flight(store: OutboxStore, policy: RetryPolicy, now: datetime,
                              next_attempt=now, error="sender stopped mid-send; resending "
                              "with the same Message-ID")
         else:
-            store.transition(e.id, OutboxState.SENDING, OutboxState.HELD, now,
-                             error="sender stopped mid-send; the server may have it (held: "
-                             "`reviewbot outbox retry` to send again)")
+            detail = ("sender stopped mid-send; the server may have it (held: "
+                      "`reviewbot outbox retry` sends it again)")
+            store.transition(e.id, OutboxState.SENDING, OutboxState.HELD, now, error=detail)
+            if report is not None:
+                report.held.append((e.key, detail))
         log.warning("outbox: %s was mid-send when a sender stopped: %s", e.key,
                     policy.in_doubt.value)
         if report is not None:
             report.recovered.append((e.key, policy.in_doubt.value))
     return found
+
+
+class _Changed(Exception):
+    """The row left "queued" under us (retried or held by hand): skip it."""
 
 
 async def send_due(store: OutboxStore, mailer: Mailer, policy: RetryPolicy, now: datetime,
@@ -110,53 +118,71 @@ async def send_due(store: OutboxStore, mailer: Mailer, policy: RetryPolicy, now:
     try:
         async with mailer.session() as session:
             for entry in due:
-                claimed = await asyncio.to_thread(
-                    store.transition, entry.id, OutboxState.QUEUED, OutboxState.SENDING, now,
-                    attempts=entry.attempts + 1)
-                if not claimed:
-                    continue  # changed under us (retried or held by hand)
-                try:
-                    accepted = await session.send(entry.sender, entry.recipients, entry.raw)
-                except MailError as exc:
-                    await asyncio.to_thread(_after_error, store, entry, exc, policy, now, report)
-                    if exc.session_lost:
-                        break  # the rest stays queued, untouched, for the next round
-                    continue
-                except Exception as exc:  # a bug below us: treat like a broken DATA
-                    log.exception("outbox: unexpected error sending %s", entry.key)
-                    err = MailError(f"{type(exc).__name__}: {exc}", in_doubt=True,
-                                    session_lost=True)
-                    await asyncio.to_thread(_after_error, store, entry, err, policy, now, report)
-                    break
-                note = ("; refused: " + "; ".join(accepted.refused)) if accepted.refused else None
-                await asyncio.to_thread(store.transition, entry.id, OutboxState.SENDING,
-                                        OutboxState.SENT, now, reply=accepted.reply, error=note)
-                report.sent.append(entry.key)
-                log.info("outbox: sent %s <%s> (%s)", entry.key, entry.message_id,
-                         accepted.reply)
+                if not await _send_one(store, session, entry, policy, now, report):
+                    break  # the connection is gone: the rest stays queued for the next round
     except MailError as exc:  # could not connect or log in: every due mail waits
         report.session_error = exc.detail
         log.warning("outbox: %s", exc.detail)
-        await asyncio.to_thread(_postpone_all, store, due, exc.detail, policy, now, report)
+        untried = [e for e in due if not _touched(e, report)]
+        await asyncio.to_thread(_postpone_all, store, untried, exc.detail, policy, now, report)
     return report
 
 
-def _after_error(store: OutboxStore, entry: OutboxEntry, exc: MailError, policy: RetryPolicy,
-                 now: datetime, report: FlushReport) -> None:
+def _touched(entry: OutboxEntry, report: FlushReport) -> bool:
+    return entry.key in report.sent or any(entry.key == k for k, _ in
+                                           report.retry + report.held + report.failed)
+
+
+async def _send_one(store: OutboxStore, session: MailSession, entry: OutboxEntry,
+                    policy: RetryPolicy, now: datetime, report: FlushReport) -> bool:
+    """One mail in one SMTP transaction; False when the session is lost."""
+    claimed = False
+
+    async def claim() -> None:
+        # Committed before DATA: from here until the commit below, a crash
+        # leaves the row in "sending" (the in-doubt window is DATA alone).
+        nonlocal claimed
+        if not await asyncio.to_thread(store.transition, entry.id, OutboxState.QUEUED,
+                                       OutboxState.SENDING, now, attempts=entry.attempts + 1):
+            raise _Changed
+        claimed = True
+
+    try:
+        accepted = await session.send(entry.sender, entry.recipients, entry.raw,
+                                      before_data=claim)
+    except _Changed:
+        return True
+    except MailError as exc:
+        await asyncio.to_thread(_after_error, store, entry, claimed, exc, policy, now, report)
+        return not exc.session_lost
+    except Exception as exc:  # a bug below us: treat it like a broken DATA
+        log.exception("outbox: unexpected error sending %s", entry.key)
+        err = MailError(f"{type(exc).__name__}: {exc}", in_doubt=claimed, session_lost=True)
+        await asyncio.to_thread(_after_error, store, entry, claimed, err, policy, now, report)
+        return False
+    note = ("refused: " + "; ".join(accepted.refused)) if accepted.refused else None
+    await asyncio.to_thread(store.transition, entry.id, OutboxState.SENDING, OutboxState.SENT,
+                            now, reply=accepted.reply, error=note)
+    report.sent.append(entry.key)
+    log.info("outbox: sent %s <%s> (%s)", entry.key, entry.message_id, accepted.reply)
+    return True
+
+
+def _after_error(store: OutboxStore, entry: OutboxEntry, claimed: bool, exc: MailError,
+                 policy: RetryPolicy, now: datetime, report: FlushReport) -> None:
+    expect = OutboxState.SENDING if claimed else OutboxState.QUEUED
     attempts = entry.attempts + 1
+    held = None
     if exc.permanent:
-        store.transition(entry.id, OutboxState.SENDING, OutboxState.HELD, now,
-                         error=exc.detail)
-        report.held.append((entry.key, exc.detail))
-        log.error("outbox: %s held: the server refused it: %s", entry.key, exc.detail)
+        held = f"{exc.detail} (refused for good; held)"
+    elif exc.in_doubt and policy.in_doubt is InDoubt.HOLD:
+        held = f"{exc.detail} (the server may have it; held)"
+    if held is not None:
+        store.transition(entry.id, expect, OutboxState.HELD, now, attempts=attempts, error=held)
+        report.held.append((entry.key, held))
+        log.error("outbox: %s held: %s", entry.key, held)
         return
-    if exc.in_doubt and policy.in_doubt is InDoubt.HOLD:
-        detail = f"{exc.detail} (the server may have it; held)"
-        store.transition(entry.id, OutboxState.SENDING, OutboxState.HELD, now, error=detail)
-        report.held.append((entry.key, detail))
-        log.error("outbox: %s held: %s", entry.key, detail)
-        return
-    _retry_or_fail(store, entry, OutboxState.SENDING, attempts, exc.detail, policy, now, report)
+    _retry_or_fail(store, entry, expect, attempts, exc.detail, policy, now, report)
 
 
 def _retry_or_fail(store: OutboxStore, entry: OutboxEntry, expect: OutboxState, attempts: int,

@@ -1,8 +1,9 @@
 """The Mailer port over aiosmtplib: one connection per round, ONE transaction per mail.
 
-The service marks a mail "sending" only after the connection is up and logged
-in, then calls `send` for that one mail, then records the result: so the crash
-window (accepted by the server, not yet recorded) is a single SMTP transaction.
+The service marks a mail "sending" in `before_data`, once the connection is up,
+logged in and the recipients accepted, and records the result right after the
+server's answer to DATA: so the crash window (accepted by the server, not yet
+recorded) is the DATA of a single SMTP transaction.
 
 Errors become MailError: a 4xx answer or a broken connection is temporary, a
 5xx answer is permanent. A connection that breaks (or times out) inside DATA
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import aiosmtplib
@@ -38,7 +39,8 @@ class SmtpSession:
     def __init__(self, client: aiosmtplib.SMTP) -> None:
         self.client = client
 
-    async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> SmtpAccepted:
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes, *,
+                   before_data: Callable[[], Awaitable[None]] | None = None) -> SmtpAccepted:
         c = self.client
         refused: list[tuple[str, int, str]] = []
         try:
@@ -59,6 +61,12 @@ class SmtpSession:
             raise MailError("every recipient refused: " + "; ".join(
                 f"{r}: {code} {msg}" for r, code, msg in refused),
                 code=max(codes), permanent=all(500 <= code < 600 for code in codes))
+        if before_data is not None:
+            try:
+                await before_data()
+            except BaseException:
+                await self._reset()
+                raise
         try:
             response = await c.data(raw)
         except aiosmtplib.SMTPResponseException as exc:  # an answer: certainly not accepted
