@@ -55,7 +55,8 @@ def _queue_three(url: str) -> list[str]:
     store = SqlOutbox(engine)
     mids = []
     for n, who in enumerate(("alice@example.org", "bob@example.org", "carol@example.org"), 1):
-        body = "\n".join(f"line {i} of mail {n}: the review backlog, row by row." for i in range(60))
+        body = "\n".join(f"line {i} of mail {n}: the review backlog, row by row."
+                         for i in range(60))
         mail = build_message(
             Draft(OutboxKey("digest", "INFINIBAND SUBSYSTEM", who, "2025-06-02"), to=(who,),
                   subject=f"[reviewbot] INFINIBAND SUBSYSTEM review backlog (2025-06-02) #{n}",

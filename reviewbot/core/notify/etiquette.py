@@ -56,7 +56,7 @@ def check_message(raw: bytes) -> list[str]:
         body = msg.get_content()
     except (LookupError, UnicodeDecodeError) as exc:
         return [*problems, f"body does not decode: {exc}"]
-    for n, line in enumerate(str(body).split("\n"), 1):
+    for n, line in enumerate(str(body).replace("\r\n", "\n").split("\n"), 1):
         if too_wide(line):
             problems.append(f"body line {n}: {len(line)} columns (at most {MAX_WIDTH}, "
                             "URLs exempt): " + line[:40])
