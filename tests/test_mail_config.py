@@ -85,3 +85,12 @@ def test_the_password_comes_from_the_environment_or_a_file(tmp_path: Path) -> No
     assert gone is not None
     with pytest.raises(config.ConfigError, match="password_file"):
         gone.password({})
+
+
+def test_the_deploy_example_is_valid() -> None:
+    from tests.conftest import REPO_ROOT
+
+    m = config.load(str(REPO_ROOT / "deploy" / "config.example.toml"), {}).mail
+    assert m is not None and m.address == "reviewbot@example.org"
+    assert m.smtp is not None and m.smtp.tls is SmtpTls.STARTTLS
+    assert m.in_doubt is InDoubt.RESEND
