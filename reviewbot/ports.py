@@ -7,7 +7,16 @@ instead of pretending they are async.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -19,6 +28,8 @@ from reviewbot.core.maintainers.routing import RoutingIndex
 from reviewbot.core.maintainers.sections import Section
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
+from reviewbot.core.notify.message import OutgoingMail
+from reviewbot.core.notify.outbox import OutboxState
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,3 +464,122 @@ class BacklogReader(Protocol):
     def histories(self, series_ids: Sequence[str]) -> dict[SeriesId, SeriesHistory]: ...
 
     def aliases(self) -> dict[str, str]: ...
+
+
+# -- outgoing mail: the outbox and the SMTP edge (issue 9) -----------------------------
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One stored mail and where it stands (adapters/sql/outbox.py)."""
+
+    id: int
+    key: str  # str(OutboxKey): kind:scope:recipient:period
+    kind: str
+    scope: str  # subsystem or series
+    recipient: str
+    period: str
+    message_id: str  # without <>
+    sender: str  # envelope MAIL FROM
+    recipients: tuple[str, ...]  # envelope RCPT TO
+    subject: str
+    state: OutboxState
+    attempts: int  # SMTP attempts made (connection failures count)
+    next_attempt: datetime | None  # queued: not before this
+    last_error: str | None
+    created: datetime
+    updated: datetime
+    sent_at: datetime | None
+    reply: str | None  # the server's answer to the end of DATA (its queue id)
+    raw: bytes = b""  # empty when listed without the bodies
+
+
+class OutboxStore(Protocol):
+    """The durable outbox. Every state change is one committed transaction, and
+    `transition` only moves a row that is still in the state the caller saw."""
+
+    def enqueue(self, mail: OutgoingMail, now: datetime) -> tuple[OutboxEntry, bool]:
+        """Record `mail` as queued; the same key again returns the existing row and False."""
+        ...
+
+    def due(self, now: datetime | None, limit: int) -> list[OutboxEntry]:
+        """Queued rows whose next attempt has come (now None: every queued row), oldest first."""
+        ...
+
+    def in_state(self, state: OutboxState) -> list[OutboxEntry]: ...
+
+    def transition(self, entry_id: int, expect: OutboxState, to: OutboxState, now: datetime, *,
+                   attempts: int | None = None, next_attempt: datetime | None = None,
+                   error: str | None = None, reply: str | None = None) -> bool:
+        """Move one row from `expect` to `to` (False: it was no longer in `expect`)."""
+        ...
+
+    def entries(self, states: Sequence[OutboxState] | None = None,
+                with_raw: bool = False) -> list[OutboxEntry]: ...
+
+    def find(self, ref: str) -> OutboxEntry | None:
+        """The row whose key or Message-ID (with or without <>) is `ref`."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """The earliest next attempt among queued rows."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpAccepted:
+    reply: str  # the server's 250 text (often its queue id)
+    refused: tuple[str, ...] = ()  # recipients refused while others were accepted
+
+
+class MailError(Exception):
+    """A send that failed. `permanent`: the server refused for good (5xx); `in_doubt`:
+    the connection broke after the message was handed over, so the server may have
+    accepted it; `session_lost`: the connection is unusable for further mail."""
+
+    def __init__(self, detail: str, *, code: int | None = None, permanent: bool = False,
+                 in_doubt: bool = False, session_lost: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.permanent = permanent
+        self.in_doubt = in_doubt
+        self.session_lost = session_lost
+
+
+class MailSession(Protocol):
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes, *,
+                   before_data: Callable[[], Awaitable[None]] | None = None) -> SmtpAccepted:
+        """ONE SMTP transaction (MAIL, RCPT..., DATA); MailError when not accepted.
+        `before_data` is awaited once the recipients are accepted, right before DATA:
+        the outbox claims the mail there, so only DATA itself is the crash window.
+        If it raises, the transaction is reset and the exception propagates."""
+        ...
+
+
+class Mailer(Protocol):
+    """Connects (TLS, login) and hands out a session; MailError when it cannot."""
+
+    def session(self) -> AbstractAsyncContextManager[MailSession]: ...
+
+
+# -- email commands: authenticity and replays ------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DkimCheck:
+    """What the DKIM signatures of one mail prove."""
+
+    signatures: int  # DKIM-Signature headers present
+    passed: tuple[tuple[str, str], ...] = ()  # (d= domain, fingerprint) per verified signature
+    errors: tuple[str, ...] = ()  # why the others failed
+
+
+class DkimVerifier(Protocol):
+    def verify(self, raw: bytes) -> DkimCheck: ...
+
+
+class CommandLog(Protocol):
+    """Command mails already obeyed, so a replayed one is refused."""
+
+    def remember(self, fingerprint: str, message_id: str, actor: str, now: datetime) -> bool:
+        """Record an accepted command mail; False if this signature or Message-ID was seen."""
+        ...
