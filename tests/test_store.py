@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import reviewbot.adapters.sql.backlogtables
+import reviewbot.adapters.sql.pulls
 import reviewbot.adapters.sql.trees  # noqa: F401  (the models compared below)
 from reviewbot.adapters.sql import migrate as sqlmigrate
 from reviewbot.adapters.sql.store import SqlStore
