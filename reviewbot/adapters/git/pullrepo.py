@@ -118,7 +118,8 @@ class GitPullTree:
         if upstream_ref and self.resolve(upstream_ref):
             proc = self._proc(["merge-base", tip, upstream_ref])
             if proc.returncode == 0:
-                return proc.stdout.strip()
+                base = proc.stdout.strip()
+                return next(iter(self.mainline_tags_at(base)), base)  # "v6.16-rc1" reads better
         out = self._git(["tag", "--merged", tip, "--sort=-creatordate", "v*"])
         return next((t for t in out.split() if is_mainline_tag(t)), None)
 

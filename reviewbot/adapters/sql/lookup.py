@@ -89,10 +89,13 @@ class SqlSeriesLookup:
 
     def _patch_rows(self, conn: Connection, column: sa.Column[Any],
                     keys: Collection[str]) -> list[Any]:
+        # Stable AUTOSEL copies repost mainline commits: never what a tree applied.
         rows: list[Any] = []
         for part in _chunks(keys):
-            rows += conn.execute(sa.select(P.c.series_id, P.c.idx, P.c.message_id, P.c.subject,
-                                           P.c.patch_id).where(column.in_(part))).all()
+            rows += conn.execute(
+                sa.select(P.c.series_id, P.c.idx, P.c.message_id, P.c.subject, P.c.patch_id)
+                .join(S, S.c.series_id == P.c.series_id)
+                .where(column.in_(part), S.c.is_autosel == sa.false())).all()
         return rows
 
     def by_patch_id(self, patch_ids: Collection[str]) -> dict[str, list[Posting]]:

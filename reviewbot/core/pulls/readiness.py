@@ -55,6 +55,10 @@ def _short(c: CommitInfo) -> str:
     return f'{c.sha[:12]} ("{c.subject}")'
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _listed(items: Sequence[str]) -> str:
     more = len(items) - MAX_LISTED
     return "; ".join(items[:MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
@@ -96,7 +100,8 @@ def check_tag_pushed(f: PullFacts) -> Check:
 
 def check_base(f: PullFacts) -> Check:
     if f.base_tags:
-        return Check("base", PASS, f"the base {f.base} is mainline tag {f.base_tags[0]}")
+        what = "a mainline tag" if f.base in f.base_tags else f"mainline tag {f.base_tags[0]}"
+        return Check("base", PASS, f"the base {f.base} is {what}")
     if f.upstream_commit is not None and f.upstream_commit == f.base_commit:
         return Check("base", PASS, f"the base {f.base} is the upstream branch {f.upstream_ref}")
     upstream = (f" nor the upstream branch {f.upstream_ref}" if f.upstream_ref
@@ -213,7 +218,8 @@ def check_outside_files(f: PullFacts) -> Check:
     if problems:
         return Check("outside_files", WARN, _listed(problems))
     if outside:
-        return Check("outside_files", PASS, f"{outside} commits touch files outside "
+        verb = "touches" if outside == 1 else "touch"
+        return Check("outside_files", PASS, f"{_n(outside, 'commit')} {verb} files outside "
                      f"{', '.join(f.sections)}, each acked by their owners")
     return Check("outside_files", PASS, f"every file is within {', '.join(f.sections)}")
 
@@ -251,8 +257,9 @@ def check_uapi(f: PullFacts) -> Check:
     touching = [_short(c) for c in f.commits if any(p.startswith("include/uapi/")
                                                     for p in c.files)]
     if touching:
-        return Check("uapi", WARN, f"{len(touching)} commits change include/uapi/ (say so in "
-                     "the tag message): " + _listed(touching))
+        verb = "changes" if len(touching) == 1 else "change"
+        return Check("uapi", WARN, f"{_n(len(touching), 'commit')} {verb} include/uapi/ (say "
+                     "so in the tag message): " + _listed(touching))
     return Check("uapi", PASS, "no include/uapi/ changes")
 
 

@@ -141,7 +141,9 @@ def summary(
             n = len(item.commits)
             count = (f"{n} commit{'s' * (n != 1)}" if n == s.total
                      else f"{n} of {s.total} patches")
-            lines += _wrap(f"- {s.title} (v{s.version}, {count})", "")
+            lines += textwrap.wrap(f"- {s.title} (v{s.version}, {count})", WIDTH,
+                                   subsequent_indent="  ", break_long_words=False,
+                                   break_on_hyphens=False)
             if s.cover_paragraph:
                 lines += _wrap(s.cover_paragraph, "  ")
             lines.append(f"  {s.link}")
