@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.adapters.sql.store import make_engine
 from reviewbot.cli import main
 from tests.applied_build import parse_diff, tree_states
 from tests.corpus import read_corpus
@@ -271,6 +272,14 @@ def ingest_template(path: Path, corpus_git: Path) -> None:
     assert main(["--db", url, "ingest", "--list", "linux-rdma", "--epoch", str(corpus_git)]) == 0
 
 
+def checkpoint(path: Path) -> None:
+    """Fold SQLite's WAL into the file, so a plain copy of it holds everything."""
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def world(corpus_git: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("world")
@@ -287,6 +296,7 @@ def world(corpus_git: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         ingest_template(template, corpus_git)
         assert main(["--db", f"sqlite:///{template}", "trees", "poll", "--once", "--tree",
                      str(rdma), "--branch", "for-next"]) == 0
+        checkpoint(template)
         yield World(root, linux, rdma, public, vendor, home, template, key, good, ofed)
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,

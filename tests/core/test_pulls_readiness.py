@@ -184,7 +184,7 @@ class TestSeries:
         assert r is CheckResult.FAIL and "superseded by <s1v3>" in why
 
     def test_failures_are_listed_before_warnings(self) -> None:
-        c1, c2 = commit(1), commit(2)
+        c2 = commit(2)
         f = facts(postings={c2.sha: posting(c2, "s2")},
                   series={SeriesId("s2"): series("s2", NAK)})
         _, why = result(f, "series")

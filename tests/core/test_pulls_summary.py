@@ -57,7 +57,8 @@ class TestSubject:
 
 class TestRecipients:
     def test_lists_expand_and_nobody_appears_twice(self) -> None:
-        pull = Pull(cc=("lists", "linux-kernel@vger.kernel.org", "Linus <TORVALDS@linux-foundation.org>"))
+        pull = Pull(cc=("lists", "linux-kernel@vger.kernel.org",
+                        "Linus <TORVALDS@linux-foundation.org>"))
         to, cc = recipients(pull, ("linux-rdma@vger.kernel.org", "linux-kernel@vger.kernel.org"))
         assert to == ("Linus Torvalds <torvalds@linux-foundation.org>",)
         assert cc == ("linux-rdma@vger.kernel.org", "linux-kernel@vger.kernel.org")
@@ -70,6 +71,8 @@ class TestFirstParagraph:
         ("Hi all,\nThis adds X.\n\nMore\n", "This adds X."),
         ("This patchset adds 2G.\n\nKalesh\n", "This patchset adds 2G."),
         ("> quoted\n\nOwn words.\n", "Own words."),
+        ("From Patrisious,\n\nThe following series adds:\nA - x\n", "The following series "
+         "adds: A - x"),
         ("\n---\nbase-commit: abc\n", ""),
     ])
     def test_cases(self, body: str, want: str) -> None:

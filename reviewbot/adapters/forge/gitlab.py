@@ -55,7 +55,7 @@ class GitLabMergeRequests:
         try:
             return await asyncio.wait_for(asyncio.to_thread(fn, *args), self.call_timeout)
         except TimeoutError as exc:
-            raise ForgeError(f"{self.url}: {what} took over {self.call_timeout:.0f} s") from exc
+            raise ForgeError(f"{self.url}: {what} took over {self.call_timeout:g} s") from exc
         except gitlab.GitlabError as exc:
             raise ForgeError(f"{self.url}: {what}: {exc.response_code or ''} "
                              f"{exc.error_message}".strip()) from exc

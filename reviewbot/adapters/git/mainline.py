@@ -18,6 +18,13 @@ TORVALDS = "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git"
 NETWORK_TIMEOUT = 120.0  # seconds for one ls-remote
 
 
+def one_line(stderr: str) -> str:
+    """git's complaint in one line: its fatal:/error: lines, else the first line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    return " ".join(errors or lines[:1])
+
+
 def _run(args: list[str], timeout: float | None = None) -> str:
     try:
         proc = subprocess.run(args, capture_output=True, text=True, check=False,
@@ -25,7 +32,7 @@ def _run(args: list[str], timeout: float | None = None) -> str:
     except subprocess.TimeoutExpired as exc:
         raise GitTreeError(args[1:], f"timed out after {timeout:.0f} s") from exc
     if proc.returncode != 0:
-        raise GitTreeError(args[1:], proc.stderr)
+        raise GitTreeError(args[1:], one_line(proc.stderr))
     return proc.stdout
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from reviewbot.adapters.git.mainline import NETWORK_TIMEOUT
+from reviewbot.adapters.git.mainline import NETWORK_TIMEOUT, one_line
 from reviewbot.adapters.git.tree import GitTreeError
 from reviewbot.core.applied.match import normalise_subject
 from reviewbot.core.pulls.cycle import is_mainline_tag
@@ -89,7 +89,7 @@ class GitPullTree:
              timeout: float | None = None) -> str:
         proc = self._proc(args, stdin, timeout)
         if proc.returncode != 0:
-            raise GitTreeError(args, proc.stderr)
+            raise GitTreeError(args, one_line(proc.stderr))
         return proc.stdout
 
     # -- refs and tags ----------------------------------------------------------
@@ -148,8 +148,8 @@ class GitPullTree:
         except subprocess.TimeoutExpired as exc:
             raise GitTreeError(["request-pull"], f"timed out after {self.timeout} s") from exc
         if proc.returncode != 0 and b"----------------" not in proc.stdout:
-            raise GitTreeError(["request-pull", base, url, tag], proc.stderr.decode(
-                errors="replace"))
+            raise GitTreeError(["request-pull", base, url, tag], one_line(proc.stderr.decode(
+                errors="replace")))
         return proc.stdout.decode("utf-8")
 
     # -- commits ----------------------------------------------------------------
@@ -197,11 +197,13 @@ class GitPullTree:
         head = self.resolve(ref)
         if head is None:
             return None
-        if not shas:
-            return []
-        out = self._git(["rev-list", "--stdin"], stdin="".join(f"{s}\n" for s in shas)
-                        + f"^{head}\n")
-        outside = set(out.split())
+        unknown = self.missing_commits(shas)  # not even fetched here: not in `ref` either
+        known = [s for s in shas if s not in unknown]
+        outside = set(unknown)
+        if known:
+            out = self._git(["rev-list", "--stdin"], stdin="".join(f"{s}\n" for s in known)
+                            + f"^{head}\n")
+            outside.update(out.split())
         return [s for s in shas if s in outside]
 
     def upstream_equivalents(self, upstream: str, head: str) -> dict[str, str]:

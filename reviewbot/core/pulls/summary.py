@@ -80,8 +80,8 @@ def first_paragraph(body: str) -> str:
     for p in paragraphs:
         if not p or p[0].startswith((">", "From:", "Subject:")):
             continue
-        if len(p) == 1 and _GREETING.match(p[0]):
-            continue
+        if len(p) == 1 and (_GREETING.match(p[0]) or p[0].endswith(",")):
+            continue  # "Hi all," or Leon's "From Patrisious,"
         if _GREETING.match(p[0]) and len(p[0]) < 20:
             p = p[1:]
         return " ".join(p)
