@@ -85,7 +85,6 @@ class World:
     public: Path
     vendor: Path
     gnupg: Path
-    db_template: Path
     good_key: str  # fingerprint of the maintainer's key
     good: dict[str, str]  # Message-ID -> sha on for-next
     ofed: dict[str, str]  # name -> sha on the vendor's ofed branch
@@ -292,23 +291,31 @@ def world(corpus_git: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         linux = _mainline(root, raws)
         rdma, public, good = _rdma(root, linux, raws, home, key)
         vendor, ofed = _vendor(root, linux, raws)
-        template = root / "template.db"
-        ingest_template(template, corpus_git)
-        assert main(["--db", f"sqlite:///{template}", "trees", "poll", "--once", "--tree",
-                     str(rdma), "--branch", "for-next"]) == 0
-        checkpoint(template)
-        yield World(root, linux, rdma, public, vendor, home, template, key, good, ofed)
+        yield World(root, linux, rdma, public, vendor, home, key, good, ofed)
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
                        capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def world_template(world: World, corpus_git: Path,
+                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole corpus ingested, and what `for-next` applied recorded by `trees poll`."""
+    template = tmp_path_factory.mktemp("world-db") / "template.db"
+    ingest_template(template, corpus_git)
+    assert main(["--db", f"sqlite:///{template}", "trees", "poll", "--once", "--tree",
+                 str(world.rdma), "--branch", "for-next"]) == 0
+    checkpoint(template)
+    return template
+
+
 @pytest.fixture
-def world_db(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def world_db(world: World, world_template: Path, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh copy of the ingested corpus; git sees the test GPG keyring."""
     monkeypatch.setenv("GNUPGHOME", str(world.gnupg))
     db = tmp_path / "reviewbot.db"
-    shutil.copy(world.db_template, db)
+    shutil.copy(world_template, db)
     return f"sqlite:///{db}"
 

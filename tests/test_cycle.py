@@ -11,7 +11,7 @@ import pytest
 from tests.pulls_build import World
 from tests.sqlfixtures import run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 
 def cycle(capsys: pytest.CaptureFixture[str], *args: str, conf: Path | None = None

@@ -3,7 +3,7 @@
 `pr prepare` on the maintainer's clean tag passes every check and its mail ends
 in exactly what `git request-pull` prints; the rushed `bad` branch fails or
 warns on every check it should; `pr send` goes through the PullMailer (the
-mbox spool) only on request, and `pr track` notices upstream took it. The
+spool directory) only on request, and `pr track` notices upstream took it. The
 GitLab flow runs against tests/fake_gitlab.py, a local server speaking GitLab's
 REST wire format (no real GitLab can run here).
 """
@@ -204,26 +204,26 @@ class TestSendAndTrack:
              spool: Path) -> tuple[int, str]:
         code, data = prepare(capsys, db, conf, world, *GOOD)
         assert code == 0
-        code, out, err = run(capsys, "--db", db, "pr", "send", str(data["id"]), "--mbox",
+        code, out, err = run(capsys, "--db", db, "pr", "send", str(data["id"]), "--outbox",
                              str(spool))
         assert code == 0, err
-        [msg] = list(mailbox.mbox(spool))
+        [path] = list(spool.iterdir())
+        msg = parse(path.read_text())
         mid = str(msg["Message-ID"]).strip("<>")
-        assert f"<{mid}>" in out
-        body = msg.get_payload(decode=True)
-        assert isinstance(body, bytes)
-        assert body.decode() == data["summary"] + data["request_pull"]
+        assert out == f"draft {data['id']}: queued <{mid}> as {path} (send it with " \
+            f"`git send-email {path}` or your mail client)\n"
+        assert msg.get_content() == data["summary"] + data["request_pull"]
         assert msg["Subject"] == "[GIT PULL] RDMA changes for v6.17"
         return data["id"], mid
 
     def test_nothing_is_sent_twice_and_pr_tracker_bot_marks_it_merged(
             self, capsys: pytest.CaptureFixture[str], world: World, world_db: str, conf: Path,
             tmp_path: Path) -> None:
-        spool = tmp_path / "out.mbox"
+        spool = tmp_path / "outbox"
         draft_id, mid = self.send(capsys, world_db, conf, world, spool)
-        code, _, err = run(capsys, "--db", world_db, "pr", "send", str(draft_id), "--mbox",
+        code, _, err = run(capsys, "--db", world_db, "pr", "send", str(draft_id), "--outbox",
                            str(spool))
-        assert code == 1 and "was already sent" in err and len(mailbox.mbox(spool)) == 1
+        assert code == 1 and "was already sent" in err and len(list(spool.iterdir())) == 1
         code, out, _ = run(capsys, "--db", world_db, "pr", "track")
         assert code == 0 and out == "no sent pull request was merged since the last look\n"
         reply = tmp_path / "reply.mbox"
@@ -244,7 +244,7 @@ class TestSendAndTrack:
     def test_the_tag_merged_upstream_marks_it_merged(
             self, capsys: pytest.CaptureFixture[str], world: World, world_db: str, conf: Path,
             tmp_path: Path) -> None:
-        draft_id, _ = self.send(capsys, world_db, conf, world, tmp_path / "out.mbox")
+        draft_id, _ = self.send(capsys, world_db, conf, world, tmp_path / "outbox")
         linus = tmp_path / "linus"
         git(tmp_path, "clone", "-q", str(world.linux), str(linus))
         args = ["--db", world_db, "pr", "track", "--tree", str(linus), "--upstream-ref",
@@ -262,8 +262,8 @@ class TestSendAndTrack:
             tmp_path: Path) -> None:
         code, data = prepare(capsys, world_db, conf, world, "--subsystem", "rdma", "--tag",
                              "rdma-unsigned", "--as-of", "2025-07-24")
-        spool = tmp_path / "out.mbox"
-        code, _, err = run(capsys, "--db", world_db, "pr", "send", str(data["id"]), "--mbox",
+        spool = tmp_path / "outbox"
+        code, _, err = run(capsys, "--db", world_db, "pr", "send", str(data["id"]), "--outbox",
                            str(spool))
         assert code == 1 and "failed 3 readiness check(s) (tag_signed, tag_verified, " \
             "tag_pushed)" in err

@@ -4,7 +4,7 @@
 and recipients from the policy's [pull], a summary of the tracked series by
 topic, then `git request-pull` output byte for byte), runs the readiness
 checks and stores a draft; it exits 1 when a check failed. Nothing is sent
-until `pr send <id>`: by mail (appended to an mbox spool for `git send-email`
+until `pr send <id>`: by mail (a file in a spool directory, for `git send-email`,
 until the outbox is wired in), or as a GitLab merge request when the policy
 says `transport = "gitlab-mr"`. `track` marks sent pull requests merged when
 pr-tracker-bot answered them or their tip is in the upstream branch.
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from reviewbot.adapters.git.pullrepo import GitPullTree
 from reviewbot.adapters.git.tree import GitTreeError
 from reviewbot.adapters.kernel.maintainers_file import MaintainersSource
 from reviewbot.adapters.kernel.policy_files import load_policies
-from reviewbot.adapters.spool.mbox import MboxSpool
+from reviewbot.adapters.spool.files import SpoolDir
 from reviewbot.adapters.sql.lookup import SqlSeriesLookup
 from reviewbot.adapters.sql.pulls import SqlPulls
 from reviewbot.commands.backlogctx import now_or, parse_when
@@ -179,13 +180,13 @@ def _prepare(args: argparse.Namespace) -> int:
 
 # -- send, list, track -------------------------------------------------------------------
 
-def default_spool(env: dict[str, str] | os._Environ[str]) -> Path:
-    """$STATE_DIRECTORY/outbox.mbox (systemd), else $XDG_STATE_HOME/reviewbot/outbox.mbox."""
+def default_spool(env: Mapping[str, str]) -> Path:
+    """$STATE_DIRECTORY/outbox (systemd), else $XDG_STATE_HOME/reviewbot/outbox."""
     if d := env.get("STATE_DIRECTORY"):
-        return Path(d.split(":")[0]) / "outbox.mbox"
+        return Path(d.split(":")[0]) / "outbox"
     base = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else \
         Path.home() / ".local" / "state"
-    return base / "reviewbot" / "outbox.mbox"
+    return base / "reviewbot" / "outbox"
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -199,13 +200,14 @@ def _send(args: argparse.Namespace) -> int:
                 pulls, gitlab_forge(stored.draft.gitlab.url), args.id, now))
             print(f"draft {args.id}: opened merge request !{mr.iid} {mr.web_url}")
             return 0
-        spool = Path(args.mbox) if args.mbox else default_spool(os.environ)
-        mid = service.send_email(pulls, MboxSpool(spool, x_mailer=X_MAILER,
-                                                  now=lambda: datetime.now(UTC)), args.id, now)
+        spool = SpoolDir(Path(args.outbox) if args.outbox else default_spool(os.environ),
+                         x_mailer=X_MAILER, now=lambda: datetime.now(UTC))
+        mid = service.send_email(pulls, spool, args.id, now)
     except (service.PullError, ForgeError) as exc:
         raise CommandError(str(exc)) from exc
-    print(f"draft {args.id}: queued <{mid}> in {spool} (send it with "
-          f"`git send-email {spool}` or your mail client)")
+    path = spool.path_for(service.mail_key(args.id))
+    print(f"draft {args.id}: queued <{mid}> as {path} (send it with `git send-email {path}` "
+          "or your mail client)")
     return 0
 
 
@@ -255,8 +257,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     prep.set_defaults(func=run_guarded(_prepare))
     send = actions.add_parser("send", help="send a prepared pull request (the confirmation)")
     send.add_argument("id", type=int, help="the draft's id (pr prepare, pr list)")
-    send.add_argument("--mbox", metavar="FILE", help="append the mail here (default: "
-                      "$STATE_DIRECTORY or $XDG_STATE_HOME reviewbot/outbox.mbox)")
+    send.add_argument("--outbox", metavar="DIR", help="write the mail into this directory "
+                      "(default: $STATE_DIRECTORY/outbox, else $XDG_STATE_HOME/reviewbot/outbox)")
     send.set_defaults(func=run_guarded(_send))
     ls = actions.add_parser("list", help="drafts, sent and merged pull requests")
     ls.add_argument("--json", action="store_true", help="machine-readable output")

@@ -163,12 +163,17 @@ def _sendable(store: PullStore, draft_id: int) -> StoredDraft:
     return stored
 
 
+def mail_key(draft_id: int) -> str:
+    """The idempotency key of a draft's mail: one draft, one message, whatever the retries."""
+    return f"pull:{draft_id}"
+
+
 def send_email(store: PullStore, mailer: PullMailer, draft_id: int, now: datetime) -> str:
     """Send one draft by mail; returns the Message-ID. Recorded as sent only if it went."""
     d = _sendable(store, draft_id).draft
     if d.transport != PullTransport.EMAIL.value:
         raise PullError(f"draft {draft_id} goes as a GitLab merge request, not by mail")
-    mid = mailer.send(OutgoingMail(f"pull:{draft_id}", d.sender, d.to, d.cc, d.subject,
+    mid = mailer.send(OutgoingMail(mail_key(draft_id), d.sender, d.to, d.cc, d.subject,
                                    d.body))
     store.mark_sent(draft_id, now, mid)
     return mid
