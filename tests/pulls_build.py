@@ -42,6 +42,7 @@ import pytest
 from reviewbot.adapters.sql.store import make_engine
 from reviewbot.cli import main
 from tests.applied_build import parse_diff, tree_states
+from tests.conftest import KERNEL_MAINTAINERS
 from tests.corpus import read_corpus
 
 # The series each branch takes (Message-IDs of the patches, as posted).
@@ -271,12 +272,60 @@ def ingest_template(path: Path, corpus_git: Path) -> None:
     assert main(["--db", url, "ingest", "--list", "linux-rdma", "--epoch", str(corpus_git)]) == 0
 
 
+def write_settings(tmp: Path, world: World, gitlab: str = "http://127.0.0.1:9") -> Path:
+    """config.toml and policies/ (rdma by mail, msm as a GitLab merge request) in `tmp`."""
+    policies = tmp / "policies"
+    policies.mkdir()
+    (policies / "default.toml").write_text("")
+    (policies / "rdma.toml").write_text(f"""\
+[subsystem]
+sections = ["INFINIBAND SUBSYSTEM"]
+lists = ["linux-rdma@vger.kernel.org"]
+
+[tree]
+url = "{world.public}"
+branches = ["for-next"]
+
+[pull]
+name = "RDMA"
+upstream_ref = "origin/master"
+linux_next_ref = "linux-next"
+""")
+    (policies / "msm.toml").write_text(f"""\
+[subsystem]
+lists = ["freedreno@lists.freedesktop.org"]
+
+[pull]
+url = "{world.public}"
+subject_template = "[PULL] {{branch}}"
+transport = "gitlab-mr"
+gitlab_url = "{gitlab}"
+gitlab_project = "drm/msm"
+source_branch = "msm-next"
+target_branch = "drm-next"
+labels = ["msm"]
+""")
+    conf = tmp / "config.toml"
+    conf.write_text(f'maintainers = "{KERNEL_MAINTAINERS}"\n[policy]\ndir = "policies"\n')
+    return conf
+
+
 def checkpoint(path: Path) -> None:
     """Fold SQLite's WAL into the file, so a plain copy of it holds everything."""
     engine = make_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+
+
+def build(root: Path, corpus_git: Path, home: Path) -> World:
+    """Every repository, in `root`; GPG keys in `home` (keep its path short)."""
+    raws = corpus_raws(corpus_git)
+    key = make_key(home, LEON)
+    linux = _mainline(root, raws)
+    rdma, public, good = _rdma(root, linux, raws, home, key)
+    vendor, ofed = _vendor(root, linux, raws)
+    return World(root, linux, rdma, public, vendor, home, key, good, ofed)
 
 
 @pytest.fixture(scope="session")
@@ -286,12 +335,7 @@ def world(corpus_git: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(mode=0o700)  # a short path: gpg-agent's socket lives here
     try:
-        raws = corpus_raws(corpus_git)
-        key = make_key(home, LEON)
-        linux = _mainline(root, raws)
-        rdma, public, good = _rdma(root, linux, raws, home, key)
-        vendor, ofed = _vendor(root, linux, raws)
-        yield World(root, linux, rdma, public, vendor, home, key, good, ofed)
+        yield build(root, corpus_git, home)
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
                        capture_output=True)
@@ -319,3 +363,24 @@ def world_db(world: World, world_template: Path, tmp_path: Path,
     shutil.copy(world_template, db)
     return f"sqlite:///{db}"
 
+
+
+if __name__ == "__main__":
+    # Build the same world to look at by hand: python -m tests.pulls_build DIR
+    import sys
+
+    from tests.conftest import CORPUS_GIT
+
+    out = Path(sys.argv[1]).resolve()
+    (out / "gnupg").mkdir(parents=True, mode=0o700)
+    w = build(out, CORPUS_GIT, out / "gnupg")
+    db = out / "reviewbot.db"
+    ingest_template(db, CORPUS_GIT)
+    main(["--db", f"sqlite:///{db}", "trees", "poll", "--once", "--tree", str(w.rdma),
+          "--branch", "for-next"])
+    write_settings(out, w)
+    print(f"export GNUPGHOME={w.gnupg} REVIEWBOT_DATABASE_URL=sqlite:///{db}")
+    print(f"reviewbot --config {out}/config.toml pr prepare --subsystem rdma --tree {w.rdma} "
+          "--tag rdma-for-6.17 --as-of 2025-07-24")
+    print(f"reviewbot debt --tree {w.vendor} --branch ofed --upstream origin/master "
+          "--as-of 2025-07-12")

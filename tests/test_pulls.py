@@ -22,49 +22,12 @@ from typing import Any
 import pytest
 
 from reviewbot.commands.pr import X_MAILER
-from tests.conftest import DATA, KERNEL_MAINTAINERS
+from tests.conftest import DATA
 from tests.fake_gitlab import TOKEN, FakeGitLab, serve_in_thread
-from tests.pulls_build import LINUS, World, git
+from tests.pulls_build import LINUS, World, git, write_settings
 from tests.sqlfixtures import run
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
-
-
-def settings(tmp: Path, world: World, gitlab: str = "http://127.0.0.1:9") -> Path:
-    policies = tmp / "policies"
-    policies.mkdir()
-    (policies / "default.toml").write_text("")
-    (policies / "rdma.toml").write_text(f"""\
-[subsystem]
-sections = ["INFINIBAND SUBSYSTEM"]
-lists = ["linux-rdma@vger.kernel.org"]
-
-[tree]
-url = "{world.public}"
-branches = ["for-next"]
-
-[pull]
-name = "RDMA"
-upstream_ref = "origin/master"
-linux_next_ref = "linux-next"
-""")
-    (policies / "msm.toml").write_text(f"""\
-[subsystem]
-lists = ["freedreno@lists.freedesktop.org"]
-
-[pull]
-url = "{world.public}"
-subject_template = "[PULL] {{branch}}"
-transport = "gitlab-mr"
-gitlab_url = "{gitlab}"
-gitlab_project = "drm/msm"
-source_branch = "msm-next"
-target_branch = "drm-next"
-labels = ["msm"]
-""")
-    conf = tmp / "config.toml"
-    conf.write_text(f'maintainers = "{KERNEL_MAINTAINERS}"\n[policy]\ndir = "policies"\n')
-    return conf
 
 
 def prepare(capsys: pytest.CaptureFixture[str], db: str, conf: Path, world: World,
@@ -93,7 +56,7 @@ def request_pull(world: World, base: str, tag: str) -> str:
 
 @pytest.fixture
 def conf(tmp_path: Path, world: World) -> Path:
-    return settings(tmp_path, world)
+    return write_settings(tmp_path, world)
 
 
 GOOD = ["--subsystem", "rdma", "--tag", "rdma-for-6.17", "--as-of", "2025-07-24"]
@@ -277,7 +240,7 @@ def test_gitlab_merge_request_flow(capsys: pytest.CaptureFixture[str], world: Wo
     fake = FakeGitLab()
     monkeypatch.setenv("REVIEWBOT_GITLAB_TOKEN", TOKEN)
     with serve_in_thread(fake) as url:
-        conf = settings(tmp_path, world, gitlab=url)
+        conf = write_settings(tmp_path, world, gitlab=url)
         args = ["--subsystem", "msm", "--tag", "rdma-for-6.17", "--as-of", "2025-07-24"]
         code, data = prepare(capsys, world_db, conf, world, *args)
         assert code == 0 and data["transport"] == "gitlab-mr"
