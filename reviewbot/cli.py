@@ -17,7 +17,7 @@ from reviewbot import __version__
 # Explicit registry: add a module name here when you add a command module.
 COMMAND_MODULES: tuple[str, ...] = (
     "ingest", "series", "queue", "stats", "reparse", "db", "policy", "run", "route", "trees",
-    "manual", "outbox",
+    "manual", "outbox", "cycle", "pr", "debt",
 )
 
 EXIT_OK = 0

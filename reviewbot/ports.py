@@ -30,6 +30,16 @@ from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
 from reviewbot.core.notify.message import OutgoingMail
 from reviewbot.core.notify.outbox import OutboxState
+from reviewbot.core.pulls import model as pulls
+from reviewbot.core.pulls.model import (
+    CommitInfo,
+    MergeRequestInfo,
+    Posting,
+    PullDraft,
+    PullMerged,
+    StoredDraft,
+    TagInfo,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,3 +593,150 @@ class CommandLog(Protocol):
     def remember(self, fingerprint: str, message_id: str, actor: str, now: datetime) -> bool:
         """Record an accepted command mail; False if this signature or Message-ID was seen."""
         ...
+
+
+# -- release cycle, pull requests, upstream debt (issue 11) ------------------------------
+
+class SeriesLookup(Protocol):
+    """Tracked series as pull requests and the debt report see them (adapters/sql/lookup.py).
+
+    Every method takes a batch and answers with what it found; keys it does not
+    know are left out.
+    """
+
+    def by_patch_id(self, patch_ids: Collection[str]) -> dict[str, list[Posting]]:
+        """Postings with these `git patch-id --stable` values."""
+        ...
+
+    def by_message_id(self, message_ids: Collection[str]) -> dict[MessageId, Posting]:
+        """The posting of each Message-ID: a patch, or (patch_idx None) a series' cover."""
+        ...
+
+    def by_subject(self, subjects: Collection[str]) -> dict[str, list[Posting]]:
+        """Postings whose subject normalises (core.applied.normalise_subject) to one of these."""
+        ...
+
+    def series_summary(self, series_ids: Collection[str]) -> dict[SeriesId, pulls.SeriesSummary]:
+        ...
+
+    def pull_merged(self, message_ids: Collection[str]) -> dict[MessageId, PullMerged]:
+        """pr-tracker-bot's "merged" replies to these [GIT PULL] mails."""
+        ...
+
+
+class MainlineTags(Protocol):
+    """Mainline tags from a kernel repository or `git ls-remote` (adapters/git/mainline.py)."""
+
+    @property
+    def source(self) -> str: ...
+
+    def tags(self) -> list[tuple[str, datetime | None]]:
+        """(name, tag date or None when the source does not say), any order."""
+        ...
+
+
+class PullTree(Protocol):
+    """The maintainer's git repository (adapters/git/pullrepo.py)."""
+
+    @property
+    def path(self) -> str: ...
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit `ref` names, or None."""
+        ...
+
+    def tag(self, name: str) -> TagInfo | None: ...
+
+    def default_tag(self) -> str | None:
+        """The newest tag that is not a mainline tag, by tag date."""
+        ...
+
+    def default_base(self, tip: str, upstream_ref: str | None) -> str | None:
+        """Where the pull request starts: the merge-base with upstream_ref, else the newest
+        mainline tag below `tip`."""
+        ...
+
+    def verify_tag(self, name: str) -> tuple[bool, str]:
+        """`git verify-tag`: success, and what it said."""
+        ...
+
+    def remote_tag(self, url: str, name: str) -> str | None:
+        """What refs/tags/<name> is at `url` (`git ls-remote`), or None."""
+        ...
+
+    def request_pull(self, base: str, url: str, tag: str) -> str:
+        """`git request-pull <base> <url> <tag>` output, byte for byte."""
+        ...
+
+    def commits(self, base: str, tip: str) -> list[CommitInfo]:
+        """base..tip without merges, oldest first, with patch-ids and files."""
+        ...
+
+    def mainline_tags_at(self, commit: str) -> tuple[str, ...]: ...
+
+    def missing_commits(self, prefixes: Collection[str]) -> frozenset[str]:
+        """The abbreviated hashes that name no commit in the repository."""
+        ...
+
+    def not_in(self, shas: Sequence[str], ref: str) -> list[str] | None:
+        """Which of `shas` `ref` does not contain; None if `ref` does not exist."""
+        ...
+
+    def upstream_equivalents(self, upstream: str, head: str) -> dict[str, str]:
+        """head's commits (not in upstream) that upstream has under another id:
+        sha -> how it was found (`git cherry`, then subject + author)."""
+        ...
+
+
+class PullStore(Protocol):
+    """Pull-request drafts and recorded debt totals (adapters/sql/pulls.py)."""
+
+    def save_draft(self, draft: PullDraft) -> int: ...
+    def draft(self, draft_id: int) -> StoredDraft | None: ...
+    def drafts(self) -> list[StoredDraft]: ...
+    def mark_sent(self, draft_id: int, at: datetime, ref: str) -> None: ...
+    def mark_merged(self, draft_id: int, merged: PullMerged) -> None: ...
+    def record_debt(self, tree: str, branch: str, at: datetime,
+                    counts: Mapping[str, int]) -> None: ...
+    def debt_history(self, tree: str, branch: str) -> list[tuple[datetime, dict[str, int]]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PullMail:
+    """One message to send. `key` makes sending idempotent (conventions.md §3)."""
+
+    key: str
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    body: str
+
+
+class PullMailer(Protocol):
+    """Sends a pull request mail; the outbox (mail issue) will implement it for real."""
+
+    def send(self, mail: PullMail) -> str:
+        """Send (or queue) `mail`; return its Message-ID. Raises if nothing was sent."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRequestSpec:
+    title: str
+    description: str
+    source_branch: str
+    target_branch: str
+    labels: tuple[str, ...] = ()
+    source_project: str | None = None  # a fork; None: the target project itself
+
+
+class MergeRequests(Protocol):
+    """A GitLab project's merge requests (adapters/forge/gitlab.py); async, off the loop."""
+
+    async def existing(self, project: str, source_branch: str,
+                       target_branch: str) -> list[MergeRequestInfo]:
+        """Open merge requests between these branches, with pipelines and approvals."""
+        ...
+
+    async def create(self, project: str, spec: MergeRequestSpec) -> MergeRequestInfo: ...

@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 
 import reviewbot.adapters.sql.backlogtables
 import reviewbot.adapters.sql.outbox
+import reviewbot.adapters.sql.pulls
 import reviewbot.adapters.sql.seriestables
 import reviewbot.adapters.sql.trees  # noqa: F401  (the models compared below)
 from reviewbot.adapters.sql import migrate as sqlmigrate
