@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -34,7 +35,7 @@ from reviewbot.core.model import (
     MessageKind,
     Subject,
 )
-from reviewbot.ports import ComponentResult, Parsed, RawMail, Rejected, Removal
+from reviewbot.ports import BatchOutcome, ComponentResult, Parsed, RawMail, Rejected, Removal
 from tests.live import live_messages, refresher
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -178,9 +179,10 @@ class TestMessages:
 
     def test_deletion_of_a_duplicate_copy_keeps_the_message(self, store: SqlStore) -> None:
         """Removing one extra copy (by its bytes) leaves the kept copy live."""
-        first, second = parsed("two@x", b"1"), parsed("two@x", b"2")
-        put(store, [first, second])
-        out = put(store, [], removals=[Removal(MessageId("two@x"), second.sha256, "t")])
+        kept, extra = sorted((parsed("two@x", b"1"), parsed("two@x", b"2")),
+                             key=lambda p: p.sha256)
+        put(store, [kept, extra])
+        out = put(store, [], removals=[Removal(MessageId("two@x"), extra.sha256, "t")])
         assert out.deleted == 0 and len(live_messages(store)) == 1
 
     def test_mail_kept_by_reference_stores_no_bytes(self, store: SqlStore) -> None:
@@ -293,25 +295,47 @@ def test_sqlite_runs_in_wal_mode(store: SqlStore) -> None:
         assert sa.inspect(conn).has_table("message")
 
 
-def test_a_concurrent_writer_is_not_an_error(store: SqlStore,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """If another process stores the same Message-ID mid-batch, the batch retries cleanly."""
+def test_a_concurrent_writer_waits_for_the_batch(store: SqlStore,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer storing the same Message-ID mid-batch waits for the batch's lock
+    (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), then finds it stored."""
     from reviewbot.adapters.sql import store as sqlstore
 
     other = SqlStore(sa.create_engine(store.engine.url))
     real_chunks = sqlstore.chunks
-    raced: list[bool] = []
+    raced: list[threading.Thread] = []
+    theirs: list[BatchOutcome] = []
 
     def racing_chunks(seq: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
         yield from real_chunks(seq, n)
         if not raced:  # right after our existence check, before our INSERT
-            raced.append(True)
-            other.store_batch(list_name="l", source_key="other", cursor="x",
-                              parsed=[parsed("race@x")], rejected=[], removals=[])
+            raced.append(threading.Thread(target=lambda: theirs.append(other.store_batch(
+                list_name="l", source_key="other", cursor="x", parsed=[parsed("race@x")],
+                rejected=[], removals=[]))))
+            raced[0].start()
 
     monkeypatch.setattr(sqlstore, "chunks", racing_chunks)
     out = put(store, [parsed("race@x"), parsed("mine@x")])
+    raced[0].join(timeout=30)
     other.engine.dispose()
-    assert raced and (out.new, out.duplicates) == (1, 1)
+    assert (out.new, out.duplicates) == (2, 0)
+    assert [(o.new, o.duplicates) for o in theirs] == [(0, 1)]
     assert {m.message_id for m in live_messages(store)} == {"race@x", "mine@x"}
-    assert store.get_cursor("k") == "c"
+    assert store.get_cursor("k") == "c" and store.get_cursor("other") == "x"
+
+
+def test_of_two_copies_the_same_one_is_kept_whichever_came_first(store: SqlStore,
+                                                                  fresh_sqlite: SqlStore) -> None:
+    """Two copies (other bytes) of one Message-ID: the message is the copy with the smaller
+    sha256 and the other a duplicate, in any arrival order, so daemons that see copies in
+    different orders store the same thing."""
+    first, second = parsed("two@x", b"copy one"), parsed("two@x", b"copy two")
+    small, large = sorted((first, second), key=lambda p: p.sha256)
+    put(store, [large])
+    put(store, [small])
+    put(fresh_sqlite, [small, large])
+    for s in (store, fresh_sqlite):
+        with s.engine.connect() as conn:
+            kept, dups = conn.exec_driver_sql("SELECT sha256, duplicates FROM message").one()
+            extra = conn.exec_driver_sql("SELECT sha256 FROM duplicate").scalars().all()
+        assert (kept, dups, extra) == (small.sha256, 1, [large.sha256])

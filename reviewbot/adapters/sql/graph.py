@@ -7,9 +7,9 @@ key) live in `thread_key`. Merging relabels the smaller components into the
 largest. Every component a batch touches gets a new generation and is marked
 dirty, for the refresh to reassemble.
 
-On PostgreSQL several daemons may store batches at once: a transaction-scoped
-advisory lock serialises the component bookkeeping (SQLite serialises writers
-anyway). Batches are short, so the wait is too.
+Several daemons (PostgreSQL), or several pollers of one daemon (threads, also on
+SQLite), may store batches at once: `lock_graph` serialises the component
+bookkeeping. Batches are short, so the wait is too.
 """
 
 from __future__ import annotations
@@ -37,9 +37,18 @@ def chunks(seq: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def lock_graph(conn: Connection) -> None:
-    """Serialise component bookkeeping across processes (PostgreSQL; SQLite needs none)."""
+    """Serialise component bookkeeping across writers, until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: a write as the first
+    statement of the transaction, which takes the database's write lock at once
+    (waiting for another writer, as BEGIN IMMEDIATE would); without it the reads
+    that come first run outside the write transaction (pysqlite begins one only at
+    the first write) and two writers could both decide a key is new.
+    """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": GRAPH_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(sa.text("UPDATE meta SET value = value WHERE key = 'graph_lock'"))
 
 
 class _Groups:
@@ -109,6 +118,25 @@ def link(conn: Connection, items: Sequence[tuple[str, tuple[str, ...]]]) -> dict
             out[mid] = target
     _record_keys(conn, items, out, stored, placeholders)
     return out
+
+
+def extend(conn: Connection, message_id: str, comp: int, keys: Sequence[str]) -> int:
+    """A stored message (in `comp`) now has `keys` too (another copy of it was kept):
+    join what they name. Returns the message's component afterwards (dirty)."""
+    lock_graph(conn)
+    stored: dict[str, int] = {}
+    placeholders: dict[str, int] = {}
+    for part in chunks(sorted(set(keys))):
+        stored.update({r[0]: r[1] for r in conn.execute(
+            sa.select(M.c.message_id, M.c.comp).where(M.c.message_id.in_(part),
+                                                      M.c.comp.is_not(None)))})
+        placeholders.update({r[0]: r[1] for r in conn.execute(
+            sa.select(KEY.c.key, KEY.c.comp).where(KEY.c.key.in_(part)))})
+    comps = sorted({comp, *stored.values(), *placeholders.values()})
+    target = _merge(conn, comps, _sizes(conn, comps), 0)
+    _record_keys(conn, [(message_id, tuple(keys))], {message_id: target}, stored,
+                 placeholders)
+    return target
 
 
 def _sizes(conn: Connection, comps: list[int]) -> dict[int, int]:

@@ -57,6 +57,7 @@ class SqlSeriesStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._listed: tuple[str | None, list[str]] | None = None
 
     # -- context and people -------------------------------------------------------
 
@@ -72,6 +73,9 @@ class SqlSeriesStore:
                 "maintainers": reads.dump(list(s.maintainers)),
                 "reviewers": reads.dump(list(s.reviewers))})
         with self.engine.begin() as conn:
+            graph.lock_graph(conn)  # several daemons may notice the new context at once
+            if get_meta(conn, CONTEXT_KEY) == stamp:
+                return 0  # another one recorded it first
             conn.execute(sa.delete(SUB))
             if rows:
                 conn.execute(sa.insert(SUB), list(rows.values()))
@@ -86,11 +90,14 @@ class SqlSeriesStore:
     def people(self) -> tuple[dict[tuple[str, str], int], list[str]]:
         with self.engine.connect() as conn:
             uses = {(r.name_key, r.address): r.uses for r in conn.execute(sa.select(PERSON))}
-            listed: list[str] = []
-            for m, r in conn.execute(sa.select(SUB.c.maintainers, SUB.c.reviewers)
-                                     .order_by(SUB.c.name)):
-                listed += json.loads(m) + json.loads(r)
-        return uses, listed
+            stamp = get_meta(conn, CONTEXT_KEY)
+            if self._listed is None or self._listed[0] != stamp:
+                listed: list[str] = []
+                for m, r in conn.execute(sa.select(SUB.c.maintainers, SUB.c.reviewers)
+                                         .order_by(SUB.c.name)):
+                    listed += json.loads(m) + json.loads(r)
+                self._listed = (stamp, listed)  # changes only with MAINTAINERS
+        return uses, self._listed[1]
 
     def aliases(self) -> tuple[str | None, dict[str, str]]:
         with self.engine.connect() as conn:
@@ -101,10 +108,13 @@ class SqlSeriesStore:
     def save_aliases(self, version: str, aliases: Mapping[str, str],
                      changed: Collection[str]) -> int:
         with self.engine.begin() as conn:
-            conn.execute(sa.delete(ALIAS))
-            if aliases:
-                conn.execute(sa.insert(ALIAS), [{"address": a, "canonical": c}
-                                                for a, c in sorted(aliases.items())])
+            graph.lock_graph(conn)
+            gone = sorted(changed)  # only what changed is rewritten
+            for part in chunks(gone):
+                conn.execute(sa.delete(ALIAS).where(ALIAS.c.address.in_(part)))
+            rows = [{"address": a, "canonical": aliases[a]} for a in gone if a in aliases]
+            if rows:
+                conn.execute(sa.insert(ALIAS), rows)
             comps: set[int] = set()
             for addr in sorted(changed):
                 comps.update(conn.execute(sa.select(S.c.comp).where(

@@ -110,6 +110,9 @@ class SqlStore:
         locations: Mapping[str, str],
     ) -> BatchOutcome:
         with self.engine.begin() as conn:
+            # Before reading which Message-IDs exist: a concurrent batch of the same mail
+            # (a cross-posted thread, two daemons) then waits instead of colliding.
+            graph.lock_graph(conn)
             new, dups = self._insert_messages(conn, list_name, parsed)
             quarantined = self._quarantine(conn, list_name, rejected)
             deleted = self._remove(conn, removals)
@@ -126,32 +129,69 @@ class SqlStore:
     def _insert_messages(
         self, conn: Connection, list_name: str, parsed: Sequence[Parsed]
     ) -> tuple[int, int]:
-        ids = sorted({p.message.message_id for p in parsed})
+        """Store new Message-IDs; of several copies (other bytes) of one Message-ID, the
+        one with the smallest sha256 is the message and the others are duplicates, so
+        the result never depends on the order copies arrive in."""
+        by_id: dict[str, list[Parsed]] = {}
+        for p in parsed:
+            by_id.setdefault(p.message.message_id, []).append(p)
         stored: dict[str, str] = {}  # message_id -> sha256 of the kept copy
-        for part in chunks(ids):
+        for part in chunks(sorted(by_id)):
             stored.update({r[0]: r[1] for r in conn.execute(
                 sa.select(M.c.message_id, M.c.sha256).where(M.c.message_id.in_(part)))})
         fresh: list[Parsed] = []
-        copies: dict[str, Parsed] = {}  # sha256 -> another copy of a stored Message-ID
+        promoted: list[Parsed] = []
+        copies: dict[str, Parsed] = {}  # sha256 -> another copy of a kept Message-ID
         dups = 0
-        for p in parsed:
-            mid = p.message.message_id
-            if mid in stored:
-                dups += 1
-                if stored[mid] != p.sha256:
+        for mid, copies_of in by_id.items():
+            best = min(copies_of, key=lambda p: p.sha256)
+            if mid not in stored:
+                fresh.append(best)
+                dups += len(copies_of) - 1
+                kept = best.sha256
+            else:
+                dups += len(copies_of)
+                kept = stored[mid]
+                if best.sha256 < kept:
+                    promoted.append(best)
+                    kept = best.sha256
+            for p in copies_of:
+                if p.sha256 != kept:
                     copies.setdefault(p.sha256, p)
-                continue
-            stored[mid] = p.sha256
-            fresh.append(p)
         comps = graph.link(conn, [(p.message.message_id, linkage_keys(p.message))
                                   for p in fresh])
         if fresh:
             conn.execute(sa.insert(M), [self._message_row(p, list_name, comps)
                                         for p in fresh])
             add_person_uses(conn, person_uses([p.message for p in fresh]))
+        for p in promoted:
+            self._promote(conn, list_name, p)
         if copies:
             self._record_copies(conn, list_name, copies)
         return len(fresh), dups
+
+    def _promote(self, conn: Connection, list_name: str, p: Parsed) -> None:
+        """`p` replaces the stored copy of its Message-ID, which becomes a duplicate."""
+        old = conn.execute(sa.select(M).where(M.c.message_id == p.message.message_id)).one()
+        extra = 0
+        if conn.execute(sa.select(D.c.id).where(D.c.sha256 == old.sha256)).first() is None:
+            conn.execute(sa.insert(D).values(
+                message_id=old.message_id, list_name=old.list_name, sha256=old.sha256,
+                raw=old.raw, raw_codec=old.raw_codec, origin=old.origin,
+                received=old.received))
+            extra += 1
+        extra -= conn.execute(sa.delete(D).where(D.c.sha256 == p.sha256)).rowcount
+        comp = graph.extend(conn, p.message.message_id, old.comp,
+                            linkage_keys(p.message))
+        row = self._message_row(p, list_name, {p.message.message_id: comp})
+        for kept in ("message_id", "deleted", "duplicates", "series"):
+            row.pop(kept)
+        conn.execute(sa.update(M).where(M.c.id == old.id)
+                     .values(**row, duplicates=M.c.duplicates + extra))
+        if not old.deleted:
+            add_person_uses(conn, {k: -n for k, n in person_uses(
+                [decode_message(old.parsed)]).items()})
+            add_person_uses(conn, person_uses([p.message]))
 
     def _message_row(self, p: Parsed, list_name: str, comps: Mapping[str, int]
                      ) -> dict[str, Any]:
