@@ -129,6 +129,18 @@ def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Messa
     )
 
 
+def message_text(raw: bytes) -> str:
+    """The decoded text of every readable part, as parse_message reads it
+    (for tools that look at the prose, e.g. the labelled-set generators)."""
+    warnings: list[str] = []
+    head, body = split_headers(raw)
+    h = parse_header_block(decode_header_block(head, warnings))
+    parts = body_parts(
+        raw, body, h.get("content-type", ""), h.get("content-transfer-encoding", ""), warnings
+    )
+    return _read_parts(parts, warnings)[1]
+
+
 def _message_id(raw: bytes, h: dict[str, str], warnings: list[str]) -> str:
     mid = parse_msgid(h.get("message-id", ""))
     if mid is None:
