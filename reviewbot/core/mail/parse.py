@@ -14,6 +14,7 @@ from typing import cast
 from urllib.parse import unquote
 
 from reviewbot.core.mail import classify
+from reviewbot.core.mail.ack import is_acknowledgement
 from reviewbot.core.mail.body import Part, body_parts
 from reviewbot.core.mail.diff import DiffInfo, find_diff
 from reviewbot.core.mail.headers import (
@@ -129,6 +130,7 @@ def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Messa
         applied=classify.applied_notice(text, subject, from_email),
         pull=pull,
         warnings=tuple(warnings),
+        ack_only=kind is MessageKind.REPLY and is_acknowledgement(text),
     )
 
 
