@@ -5,6 +5,9 @@ Leon!" or "Thanks, much appreciated." ask nothing of the author. The backlog
 reads a reply without review tags as "changes requested"; one whose every
 unquoted clause is thanks, approval, a greeting or the writer's name is not.
 Anything else (a question, a request, a remark, a plan) keeps it a response.
+
+The parser stores the verdict as Message.ack_only; the backlog's replay skips
+the objection for such a reply (SeriesEvent.ack, set from it in events.py).
 """
 
 from __future__ import annotations
