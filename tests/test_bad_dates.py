@@ -16,7 +16,8 @@ from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.ports import RawMail
 from reviewbot.service import ingest
 from tests.conftest import DATA
-from tests.core.test_mail_dates import FIRST_HOP, with_date, without
+from tests.core.mailedit import with_date, without
+from tests.core.test_mail_dates import FIRST_HOP
 from tests.epochs import make_epoch
 
 REPLY = (DATA / "mail" / "plain_applied_for_next.eml").read_bytes()

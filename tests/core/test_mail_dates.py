@@ -8,7 +8,6 @@ mails are real corpus mails (tests/data/mail) with headers taken out.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +16,7 @@ from reviewbot.core.mail.headers import from_line_date, received_date
 from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import MessageKind
 from tests.conftest import DATA
+from tests.core.mailedit import with_date, without
 
 REPLY = (DATA / "mail" / "plain_applied_for_next.eml").read_bytes()
 PATCH = (DATA / "mail" / "in_body_from_patch.eml").read_bytes()
@@ -25,27 +25,6 @@ PATCH = (DATA / "mail" / "in_body_from_patch.eml").read_bytes()
 SENT = datetime(2025, 8, 13, 10, 27, 22, tzinfo=UTC)
 FIRST_HOP = datetime(2025, 8, 13, 10, 27, 32, tzinfo=UTC)
 COMMIT = datetime(2025, 8, 13, 10, 30, tzinfo=UTC)
-
-
-def without(raw: bytes, *names: str) -> bytes:
-    """`raw` with every header called one of `names` (and its folded lines) removed."""
-    head, sep, body = raw.partition(b"\n\n")
-    lines = head.split(b"\n")
-    out: list[bytes] = []
-    skipping = False
-    for line in lines:
-        if line[:1] in (b" ", b"\t"):
-            if not skipping:
-                out.append(line)
-            continue
-        skipping = any(line.lower().startswith(n.lower().encode() + b":") for n in names)
-        if not skipping:
-            out.append(line)
-    return b"\n".join(out) + sep + body
-
-
-def with_date(raw: bytes, value: str) -> bytes:
-    return re.sub(rb"(?m)^Date:[^\n]*", b"Date: " + value.encode(), raw, count=1)
 
 
 def test_a_good_date_is_used_as_it_is() -> None:
