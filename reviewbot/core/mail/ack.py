@@ -58,12 +58,17 @@ _GRATITUDE = re.compile(r"\b(?:thanks?|thank\s+you|thx|appreciated|cheers)\b|\bt
 _APPROVAL = re.compile(r"^" + _PRAISE + r"$", re.IGNORECASE)
 
 
-def is_acknowledgement(text: str) -> bool:
+def is_acknowledgement(text: str, paras: list[str] | None = None) -> bool:
     """Whether the unquoted text of a reply only thanks or approves, asking nothing.
 
     `text` is the decoded body; quotes, the signature and a diff are ignored.
+    `paras`: `core.mail.applied.paragraphs(text)` when the caller has it already.
     """
-    paras = [p for p in paragraphs(text) if not _ATTRIBUTION.search(p) and not _SNIP.match(p)]
+    if paras is None:
+        paras = paragraphs(text)
+    if sum(map(len, paras)) > 2 * _MAX_CHARS:
+        return False  # a discussion: no need to look closer
+    paras = [p for p in paras if not _ATTRIBUTION.search(p) and not _SNIP.match(p)]
     body = " / ".join(paras)
     if not body or len(body) > _MAX_CHARS or "?" in body:
         return False

@@ -55,7 +55,7 @@ _SUBSET = re.compile(r"^(?:\S+:\s*)*\(subset\)", re.IGNORECASE)
 
 
 def applied_notice(
-    text: str, subject: Subject, from_email: str
+    text: str, subject: Subject, from_email: str, paras: list[str] | None = None
 ) -> AppliedNotice | None:
     """The "applied" notice in a reply, or None.
 
@@ -63,6 +63,7 @@ def applied_notice(
     (core.mail.applied); quoted text, questions, plans, requests and test
     reports are not. Whether the sender may apply to the tree is the
     backlog's decision (core.backlog.entitled), made with routing.
+    `paras`: `core.mail.applied.paragraphs(text)` when the caller has it already.
     """
     if not subject.is_reply:
         return None
@@ -78,7 +79,7 @@ def applied_notice(
             commits=_commits(text),
             by_bot=True,
         )
-    statement = find_applied(text)
+    statement = find_applied(text, paras)
     if statement is None:
         return None
     return AppliedNotice(

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from reviewbot.core.mail import classify
 from reviewbot.core.mail.ack import is_acknowledgement
+from reviewbot.core.mail.applied import paragraphs
 from reviewbot.core.mail.body import Part, body_parts
 from reviewbot.core.mail.diff import DiffInfo, find_diff
 from reviewbot.core.mail.headers import (
@@ -98,6 +99,8 @@ def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Messa
     elif kind is MessageKind.OTHER and subject.is_patch:
         warnings.append("PATCH subject without a diff")
 
+    # The unquoted prose of an answer, read for "applied" and acknowledgements.
+    paras = paragraphs(text) if subject.is_reply or kind is MessageKind.REPLY else []
     mid = MessageId(message_id)
     change = base = None
     linked: tuple[MessageId, ...] = ()
@@ -127,10 +130,10 @@ def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Messa
         base_commit=base.group(1) if base is not None else None,
         linked_ids=linked,
         is_bot=classify.is_bot(from_name, from_email, h),
-        applied=classify.applied_notice(text, subject, from_email),
+        applied=classify.applied_notice(text, subject, from_email, paras),
         pull=pull,
         warnings=tuple(warnings),
-        ack_only=kind is MessageKind.REPLY and is_acknowledgement(text),
+        ack_only=kind is MessageKind.REPLY and is_acknowledgement(text, paras),
     )
 
 
