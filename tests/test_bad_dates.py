@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from reviewbot.adapters.sources.epoch import EpochSource
 from reviewbot.adapters.sources.mboxfile import MboxSource
+from reviewbot.adapters.sql.codec import decode_message
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.ports import RawMail
 from reviewbot.service import ingest
@@ -27,8 +30,11 @@ ARRIVED = datetime(2025, 8, 13, 10, 40, 5, tzinfo=UTC)
 
 
 def dates(store: SqlStore) -> dict[str, tuple[datetime, tuple[str, ...]]]:
+    """Date and date warnings of every stored message, read from the message table."""
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT parsed FROM message")).scalars().all()
     return {m.message_id: (m.date, tuple(w for w in m.warnings if "dated by" in w))
-            for m in store.live_messages()}
+            for m in map(decode_message, stored)}
 
 
 def test_mbox_from_line_dates_mail_without_date_or_received(
