@@ -66,7 +66,7 @@ _MESSAGE_DEFAULTS = {
     "in_reply_to": None, "references": (), "author_name": "", "author_email": "",
     "files": (), "patch_id": None, "trailers": (), "change_id": None,
     "base_commit": None, "linked_ids": (), "is_bot": False, "applied": None,
-    "pull": None, "warnings": (),
+    "pull": None, "warnings": (), "ack_only": False,
 }
 
 
