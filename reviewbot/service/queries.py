@@ -23,6 +23,7 @@ from reviewbot.core.model import Series, SeriesId
 from reviewbot.core.policy.model import Policy
 from reviewbot.ports import BacklogReader, SeriesFigure, SeriesHistory, SeriesSummary
 from reviewbot.service.context import BacklogContext
+from reviewbot.service.refresh import appliers_for
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,11 @@ class SeriesView:
 def _replay(h: SeriesHistory, ctx: BacklogContext, aliases: Mapping[str, str],
             now: datetime) -> SeriesStatus:
     taker = h.routing.taker
+    policy = ctx.policy_named(h.policy)
     events = history_events(h.series, h.members, newer=h.newer, commits=h.commits,
-                            actions=h.actions)
-    return derive_state(events, ctx.policy_named(h.policy), now,
+                            actions=h.actions,
+                            appliers=appliers_for(h.routing, policy, aliases))
+    return derive_state(events, policy, now,
                         maintainers=taker.maintainers if taker else (),
                         reviewers=taker.reviewers if taker else (), aliases=aliases)
 

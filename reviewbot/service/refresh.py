@@ -19,13 +19,14 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from reviewbot.core.backlog.entitled import Appliers
 from reviewbot.core.backlog.events import PatchCommit, SeriesEvent, history_events
 from reviewbot.core.backlog.replay import replay
 from reviewbot.core.backlog.standing import Standing, standing
 from reviewbot.core.maintainers.people import aliases_from_uses, name_key, person_uses
 from reviewbot.core.maintainers.subsystems import SeriesRouting, route_files
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
-from reviewbot.core.policy.model import address, ignore_reason
+from reviewbot.core.policy.model import Policy, address, ignore_reason
 from reviewbot.core.series.assemble import Assembly, assemble
 from reviewbot.ports import ComponentResult, DirtyComponent, SeriesRecord, SeriesStore
 from reviewbot.service.context import BacklogContext
@@ -159,6 +160,17 @@ def _compute(
     return [ComponentResult(c, gens[c], tuple(rs)) for c, rs in per_comp.items()], rekey
 
 
+def appliers_for(routing: SeriesRouting, policy: Policy,
+                 aliases: Mapping[str, str]) -> Appliers | None:
+    """Who may say "applied" for a routed series: the M: of every section it routes to
+    (any of their trees may take it) and the policy's tree appliers. None when nothing
+    routes it: then every "applied" statement counts."""
+    if not routing.routes:
+        return None
+    return Appliers(maintainers=tuple(m for r in routing.routes for m in r.maintainers),
+                    named=policy.tree.appliers, aliases=aliases)
+
+
 def build(
     assembly: Assembly,
     messages: Sequence[Message],
@@ -192,7 +204,8 @@ def build(
         events = history_events(
             s, members.get(s.series_id, ()), newer=newer,
             commits=(c for p in s.patches for c in by_posting.get(p.message_id, ())),
-            actions=actions.get(s.series_id, ()))
+            actions=actions.get(s.series_id, ()),
+            appliers=appliers_for(routing, policy, aliases))
         m_entries = taker.maintainers if taker else ()
         r_entries = taker.reviewers if taker else ()
         kept: Standing | None

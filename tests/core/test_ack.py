@@ -7,6 +7,7 @@ Wordings are real replies from the 2025 linux-rdma corpus.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_corpus_acknowledgements(corpus_git: Path) -> None:
     """56 replies in the corpus only thank or approve. Two of them put a series in the
     author's turn today ("replied without a review tag; waiting for the author"): Jianbo
     Liu's "Ack." on mlx5e misc fixes 2025-09-15 and Dust Li's "Agree." on the smc
-    hashtable fix. Read as no objection (what `ack_only` lets replay.on_reply do), neither
+    hashtable fix. Read as no objection (replay.on_reply reads SeriesEvent.ack), neither
     is the author's turn: the first was partly applied, the second is back with reviewers."""
     messages = [parse_message(m.raw, fallback_date=m.received) for m in read_corpus(corpus_git)]
     acks = {m.message_id for m in messages if m.ack_only}
@@ -115,9 +116,10 @@ def test_corpus_acknowledgements(corpus_git: Path) -> None:
         assert reply in acks and reply in s.members
         newer = series.get(s.superseded_by) if s.superseded_by else None
         events = events_from_series(s, [by_id[m] for m in s.members], newer=newer)
-        # Until replay.on_reply reads SeriesEvent ack (see core/mail/ack.py), the
-        # acknowledgement is an objection. Once it does, assert `turn` here directly.
-        today = derive_state(events, Policy(), end)
+        [ack] = [e for e in events if e.kind is EventKind.REPLY and e.ref == reply]
+        assert ack.ack, sid
+        assert derive_state(events, Policy(), end).turn is turn, sid
+        # Read as an objection, as before, the same reply would be the author's turn.
+        objection = [replace(e, ack=False) if e is ack else e for e in events]
+        today = derive_state(objection, Policy(), end)
         assert today.turn is Turn.AUTHOR and by_id[reply].from_email in today.reason, sid
-        no_objection = [e for e in events if not (e.kind is EventKind.REPLY and e.ref == reply)]
-        assert derive_state(no_objection, Policy(), end).turn is turn, sid

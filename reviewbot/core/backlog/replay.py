@@ -207,6 +207,8 @@ class Replay:
             return
         self.first_review_at = self.first_review_at or e.at
         self.spoke.add(e.actor)
+        if e.ack:
+            return  # a thanks or "Ack." after a review asks nothing of the author
         self.objections.add(e.actor)
         self.set(e.at, State.CHANGES_REQUESTED, Turn.AUTHOR,
                  f"{role} {e.actor} replied without a review tag; waiting for the author")

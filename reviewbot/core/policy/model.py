@@ -106,6 +106,8 @@ class Ignore:
 class Tree:
     url: str | None = None
     branches: tuple[str, ...] = ()
+    # who else says "applied" for this tree besides the routed sections' M: (lower-cased)
+    appliers: tuple[str, ...] = ()
 
 
 class PullTransport(StrEnum):

@@ -64,7 +64,7 @@ ABSENCE_KEYS: dict[str, pv.Parser] = {
 
 SCHEMA: dict[str, dict[str, pv.Parser]] = {
     "subsystem": {"sections": pv.strings, "lists": pv.addresses, "time_zone": pv.time_zone},
-    "tree": {"url": pv.string, "branches": pv.strings},
+    "tree": {"url": pv.string, "branches": pv.strings, "appliers": pv.addresses},
     "sla": {"first_review": pv.parse_duration, "followup_review": pv.parse_duration,
             "apply": pv.parse_duration, "stale_after": pv.parse_duration},
     "nag": {"enabled": pv.boolean, "first_after": pv.parse_duration, "cadence": pv.parse_duration,
