@@ -389,8 +389,9 @@ class SeriesStore(Protocol):
         ...
 
     def save_aliases(self, version: str, aliases: Mapping[str, str],
-                     changed: Collection[str]) -> int:
-        """Store the map; components whose series name a `changed` address become dirty."""
+                     changed: Collection[str], digest: str) -> int:
+        """Store the map (and its digest); components whose series name a `changed`
+        address become dirty."""
         ...
 
     def dirty_components(self, max_messages: int) -> list[DirtyComponent]:
@@ -418,11 +419,13 @@ class SeriesStore(Protocol):
     def routing(self, series_ids: Sequence[str]) -> dict[SeriesId, SeriesRouting]: ...
 
     def save_components(self, results: Sequence[ComponentResult],
-                        rekey: Mapping[SeriesId, SeriesId]) -> set[int]:
+                        rekey: Mapping[SeriesId, SeriesId], aliases: str) -> set[int]:
         """Replace the series of each component whose generation is still `gen`, and clean
-        it; others are left dirty (a batch changed them meanwhile). `rekey` moves manual
-        actions from an old series id to the series now holding that message. Returns the
-        components written."""
+        it; others are left dirty (a batch changed them meanwhile). Nothing is written if
+        the stored alias map is no longer the one the results used (`aliases`, its hash):
+        another process changed who is who meanwhile. `rekey` moves manual actions from
+        an old series id to the series now holding that message. Returns the components
+        written."""
         ...
 
 

@@ -36,6 +36,7 @@ from reviewbot.core.model import (
     Subject,
 )
 from reviewbot.ports import BatchOutcome, ComponentResult, Parsed, RawMail, Rejected, Removal
+from reviewbot.service.refresh import aliases_digest
 from tests.live import live_messages, refresher
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -262,8 +263,20 @@ class TestRefreshWrites:
         [dirty] = series_store.dirty_components(100)
         put(store, [reply("late@x", "s@x")])  # the component moves on meanwhile
         assert series_store.save_components([ComponentResult(dirty.comp, dirty.gen, ())],
-                                            {}) == set()
+                                            {}, aliases_digest({})) == set()
         assert series_store.dirty_components(100)[0].gen > dirty.gen
+
+    def test_results_from_a_replaced_alias_map_are_not_written(self, store: SqlStore) -> None:
+        """Another process stored a new map of who is who: results computed with the old
+        one are dropped (the component stays dirty) rather than stored stale."""
+        put(store, [parsed("s@x")])
+        series_store = SqlSeriesStore(store.engine)
+        [dirty] = series_store.dirty_components(100)
+        new = {"old@x": "new@x"}
+        series_store.save_aliases("v2", new, set(new), aliases_digest(new))
+        stale = ComponentResult(dirty.comp, dirty.gen, ())
+        assert series_store.save_components([stale], {}, aliases_digest({})) == set()
+        assert series_store.save_components([stale], {}, aliases_digest(new)) == {dirty.comp}
 
     def test_refreshed_series_are_found_by_any_member(self, store: SqlStore) -> None:
         put(store, [parsed("root@x"), reply("rr@x", "root@x")])

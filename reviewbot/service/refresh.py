@@ -75,8 +75,15 @@ def current_aliases(store: SeriesStore, ctx: BacklogContext) -> tuple[dict[str, 
     uses, listed = store.people()
     aliases = compute_aliases(uses, listed, ctx)
     changed = {a for a in {*stored, *aliases} if stored.get(a) != aliases.get(a)}
-    store.save_aliases(version, aliases, changed)
+    store.save_aliases(version, aliases, changed, aliases_digest(aliases))
     return aliases, len(changed)
+
+
+def aliases_digest(aliases: Mapping[str, str]) -> str:
+    """Names an alias map by its content: results computed with one map are stored only
+    while it is still the stored one (several processes may refresh at once)."""
+    text = "\n".join(f"{a} {c}" for a, c in sorted(aliases.items()))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def compute_aliases(uses: Mapping[tuple[str, str], int], listed: Iterable[str],
@@ -119,7 +126,10 @@ def refresh(store: SeriesStore, ctx: BacklogContext, *,
         by_comp = store.component_messages([d.comp for d in dirty])
         old_ids = store.component_series_ids([d.comp for d in dirty])
         results, rekey = _compute(store, ctx, aliases, dirty, by_comp, old_ids)
-        written = store.save_components(results, rekey)
+        written = store.save_components(results, rekey, aliases_digest(aliases))
+        if not written:  # maybe who is who changed meanwhile: take the new map
+            aliases, more = current_aliases(store, ctx)
+            changed += more
         done += len(written)
         series += sum(len(r.series) for r in results if r.comp in written)
         messages += sum(len(by_comp.get(c, ())) for c in written)

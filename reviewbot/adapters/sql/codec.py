@@ -139,33 +139,30 @@ def message_json(m: Message) -> str:
     return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
 
 
+_KINDS = {k.value: k for k in MessageKind}
+_TRAILER_KINDS = {k.value: k for k in TrailerKind}
+_TUPLES = frozenset(n for n, default in _MESSAGE_DEFAULTS.items() if default == ())
+
+
 def message_from_json(text: str) -> Message:
+    # The JSON keys are Message's field names: rebuild the nested values in place and
+    # pass the dict on (decoding is most of a refresh's reading time).
     d = json.loads(text)
     s = d["subject"]
     if "tags" in s:
         s["tags"] = tuple(s["tags"])
-    kwargs: dict[str, Any] = {
-        "message_id": MessageId(d["message_id"]),
-        "subject": Subject(**s),
-        "from_name": d["from_name"],
-        "from_email": d["from_email"],
-        "date": datetime.fromisoformat(d["date"]),
-        "kind": MessageKind(d["kind"]),
-    }
-    for name in _MESSAGE_DEFAULTS:
-        if name not in d:
-            continue
-        value = d[name]
+    d["subject"] = Subject(**s)
+    d["date"] = datetime.fromisoformat(d["date"])
+    d["kind"] = _KINDS[d["kind"]]
+    for name in _TUPLES.intersection(d):
         if name == "trailers":
-            kwargs[name] = tuple(_trailer_in(t) for t in value)
-        elif name == "applied":
-            kwargs[name] = AppliedNotice(value[0], value[1], tuple(value[2]), value[3])
-        elif name == "pull":
-            kwargs[name] = PullRequest(*value)
-        elif name in ("references", "linked_ids"):
-            kwargs[name] = tuple(MessageId(x) for x in value)
-        elif isinstance(value, list):
-            kwargs[name] = tuple(value)
+            d[name] = tuple(Trailer(_TRAILER_KINDS[k], n, e, v, q, src)
+                            for k, n, e, v, q, src in d[name])
         else:
-            kwargs[name] = value
-    return Message(**kwargs)
+            d[name] = tuple(d[name])
+    if "applied" in d:
+        v = d["applied"]
+        d["applied"] = AppliedNotice(v[0], v[1], tuple(v[2]), v[3])
+    if "pull" in d:
+        d["pull"] = PullRequest(*d["pull"])
+    return Message(**d)

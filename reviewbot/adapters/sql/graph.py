@@ -112,10 +112,22 @@ def link(conn: Connection, items: Sequence[tuple[str, tuple[str, ...]]]) -> dict
             existing[root].add(comp)
     sizes = _sizes(conn, sorted({c for cs in existing.values() for c in cs}))
     out: dict[str, int] = {}
+    grown: list[dict[str, int]] = []  # size and generation updates, written in one go
+    fresh = [root for root in members if not existing[root]]
     for root, mids in members.items():
-        target = _merge(conn, sorted(existing[root]), sizes, len(mids))
-        for mid in mids:
-            out[mid] = target
+        if existing[root]:
+            target, size = _merge(conn, sorted(existing[root]), sizes)
+            grown.append({"cid": target, "n": size + len(mids)})
+            out.update(dict.fromkeys(mids, target))
+    if fresh:  # one INSERT for every new component, ids back in order
+        ids = conn.execute(sa.insert(COMP).returning(COMP.c.id, sort_by_parameter_order=True),
+                           [{"size": len(members[r]), "gen": 1, "dirty": True}
+                            for r in fresh]).scalars().all()
+        for root, cid in zip(fresh, ids, strict=True):
+            out.update(dict.fromkeys(members[root], int(cid)))
+    if grown:
+        conn.execute(sa.update(COMP).where(COMP.c.id == sa.bindparam("cid"))
+                     .values(size=sa.bindparam("n"), gen=COMP.c.gen + 1, dirty=True), grown)
     _record_keys(conn, items, out, stored, placeholders)
     return out
 
@@ -133,7 +145,9 @@ def extend(conn: Connection, message_id: str, comp: int, keys: Sequence[str]) ->
         placeholders.update({r[0]: r[1] for r in conn.execute(
             sa.select(KEY.c.key, KEY.c.comp).where(KEY.c.key.in_(part)))})
     comps = sorted({comp, *stored.values(), *placeholders.values()})
-    target = _merge(conn, comps, _sizes(conn, comps), 0)
+    target, size = _merge(conn, comps, _sizes(conn, comps))
+    conn.execute(sa.update(COMP).where(COMP.c.id == target)
+                 .values(size=size, gen=COMP.c.gen + 1, dirty=True))
     _record_keys(conn, [(message_id, tuple(keys))], {message_id: target}, stored,
                  placeholders)
     return target
@@ -147,21 +161,18 @@ def _sizes(conn: Connection, comps: list[int]) -> dict[int, int]:
     return sizes
 
 
-def _merge(conn: Connection, comps: list[int], sizes: dict[int, int], added: int) -> int:
-    """One component for `comps` plus `added` new messages: the largest absorbs the rest."""
-    if not comps:
-        return int(conn.execute(sa.insert(COMP).values(size=added, gen=1, dirty=True)
-                                .returning(COMP.c.id)).scalar_one())
+def _merge(conn: Connection, comps: list[int], sizes: dict[int, int]) -> tuple[int, int]:
+    """One component for `comps` (not empty): the largest absorbs the rest.
+
+    Returns it and its size; the caller writes the size and the new generation.
+    """
     target = max(comps, key=lambda c: (sizes.get(c, 0), -c))
     others = [c for c in comps if c != target]
     if others:
         for table in (M, KEY, S):
             conn.execute(sa.update(table).where(table.c.comp.in_(others)).values(comp=target))
         conn.execute(sa.delete(COMP).where(COMP.c.id.in_(others)))
-    grown = sizes.get(target, 0) + sum(sizes.get(c, 0) for c in others) + added
-    conn.execute(sa.update(COMP).where(COMP.c.id == target)
-                 .values(size=grown, gen=COMP.c.gen + 1, dirty=True))
-    return target
+    return target, sizes.get(target, 0) + sum(sizes.get(c, 0) for c in others)
 
 
 def _record_keys(conn: Connection, items: Sequence[tuple[str, tuple[str, ...]]],

@@ -50,6 +50,7 @@ A: sa.Table = SeriesActionRow.__table__  # type: ignore[attr-defined]
 
 CONTEXT_KEY = "context_stamp"
 ALIASES_KEY = "aliases_version"
+ALIASES_HASH_KEY = "aliases_hash"
 
 
 class SqlSeriesStore:
@@ -106,7 +107,7 @@ class SqlSeriesStore:
                 sa.select(ALIAS.c.address, ALIAS.c.canonical))}
 
     def save_aliases(self, version: str, aliases: Mapping[str, str],
-                     changed: Collection[str]) -> int:
+                     changed: Collection[str], digest: str) -> int:
         with self.engine.begin() as conn:
             graph.lock_graph(conn)
             gone = sorted(changed)  # only what changed is rewritten
@@ -121,6 +122,7 @@ class SqlSeriesStore:
                     S.c.actors.contains(f" {addr} "))).scalars())
             graph.touch(conn, comps)
             set_meta(conn, ALIASES_KEY, version)
+            set_meta(conn, ALIASES_HASH_KEY, digest)
         return len(comps)
 
     # -- dirty components -----------------------------------------------------------
@@ -198,9 +200,11 @@ class SqlSeriesStore:
     # -- writing a refresh ------------------------------------------------------------
 
     def save_components(self, results: Sequence[ComponentResult],
-                        rekey: Mapping[SeriesId, SeriesId]) -> set[int]:
+                        rekey: Mapping[SeriesId, SeriesId], aliases: str) -> set[int]:
         with self.engine.begin() as conn:
             graph.lock_graph(conn)
+            if get_meta(conn, ALIASES_HASH_KEY) not in (None, aliases):
+                return set()  # computed with a map another process has since replaced
             current: dict[int, tuple[int, bool]] = {}
             for part in chunks(sorted(r.comp for r in results)):
                 current.update({r.id: (r.gen, r.dirty) for r in conn.execute(

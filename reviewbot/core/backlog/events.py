@@ -74,9 +74,14 @@ class SeriesEvent:
             raise ValueError(f"{self.kind} event needs aware datetimes, got {self.at!r}")
 
     @property
-    def sort_key(self) -> tuple[datetime, int, str, str, str]:
-        # A total order (repr breaks the last ties), so input order never matters.
-        return (self.at, _ORDER[self.kind], self.ref, self.actor, repr(self))
+    def sort_key(self) -> tuple[object, ...]:
+        # A total order over every field, so input order never matters. (repr(self) did
+        # the same and cost a third of a refresh's replays.)
+        return (self.at, _ORDER[self.kind], self.ref, self.actor, self.patches,
+                self.trailer.value if self.trailer else "", self.bot, self.failure,
+                self.partial, self.action.value if self.action else "",
+                self.until is not None, self.until or self.at, self.target, self.revision,
+                self.total, self.rfc, self.carried, self.ack, self.note)
 
 
 @dataclass(frozen=True, slots=True)
