@@ -94,6 +94,7 @@ def ingest(corpus: Path, raw_codec: str = "zlib") -> dict[str, float]:
     from reviewbot.adapters.sql.store import SqlStore, make_engine
     from reviewbot.service import ingest as run_ingest
     from reviewbot.service.refresh import refresh
+    from reviewbot.wiring import parse_pool
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
@@ -112,11 +113,14 @@ def ingest(corpus: Path, raw_codec: str = "zlib") -> dict[str, float]:
         cpu0 = _cpu()
         started = time.perf_counter()
         source = EpochSource("linux-rdma", [corpus])
+        pool = parse_pool()  # as `reviewbot ingest` does: every core but one parses
         try:
             report = run_ingest(source, store, list_name="linux-rdma",
-                                refresher=refresher)  # type: ignore[arg-type]
+                                refresher=refresher, pool=pool)  # type: ignore[arg-type]
         finally:
             source.close()
+            if pool is not None:
+                pool.close()
         seconds = time.perf_counter() - started
         cpu = _cpu() - cpu0
         size = sum(f.stat().st_size for f in Path(tmp).iterdir())

@@ -28,6 +28,7 @@ from reviewbot.adapters.kernel.policy_files import PolicyStore, ReloadResult
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.ports import Batch, Source, SourceLocks, Store, Tree, TreeStore
 from reviewbot.service import IngestReport, ingest
+from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport
 from reviewbot.service.trees import TreeReport, poll_tree
 
@@ -97,6 +98,7 @@ class Daemon:
     policies: PolicyStore | None = None  # loaded (valid) before the daemon is built
     # brings stored series up to date after each poll (None: ingest only, as in tests)
     refresher: Callable[[], RefreshReport] | None = None
+    pool: ParsePool | None = None  # workers for big polls (a first ingest); closed on exit
     policy_check_interval: float = 60.0
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
@@ -122,7 +124,8 @@ class Daemon:
         try:
             source = _Stoppable(poller.source, self._stop_thread)
             result.report = ingest(source, self.store, list_name=poller.list_name,
-                                   refresher=self.refresh if self.refresher else None)
+                                   refresher=self.refresh if self.refresher else None,
+                                   pool=self.pool)
             log.info("%s: %s", key, result.report.summary(time.monotonic() - started))
         except Exception as exc:  # one bad poll must never kill the daemon
             result.error = f"{type(exc).__name__}: {exc}"
@@ -196,6 +199,8 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+            if self.pool is not None:
+                self.pool.close()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("%s: finishing the current batch and stopping", sig.name)

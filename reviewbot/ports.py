@@ -102,6 +102,7 @@ class Parsed:
     mail: RawMail
     message: Message
     sha256: str
+    encoded: bytes | None = None  # the message's stored form, when a worker made it
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,9 +466,10 @@ class BacklogReader(Protocol):
         """A section name (any case) or list address -> (the name to show, its sections)."""
         ...
 
-    def series_figures(self, sections: Sequence[str] | None, posted_by: datetime
-                       ) -> list[SeriesFigure]:
-        """Every series (of these sections) posted by then, oldest first."""
+    def series_figures(self, sections: Sequence[str] | None, posted_by: datetime, *,
+                       open_only: bool = False) -> list[SeriesFigure]:
+        """Every series (of these sections) posted by then, oldest first. `open_only`:
+        only those that can be open then (open standing, or events after `posted_by`)."""
         ...
 
     def series_rows(self, series_ids: Sequence[str]) -> dict[SeriesId, StoredSeries]: ...

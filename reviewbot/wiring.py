@@ -22,6 +22,7 @@ from reviewbot.adapters.sql.trees import SqlTrees
 from reviewbot.config import DEFAULT_LORE_BACKFILL, Settings, SourceSettings, TreeSettings
 from reviewbot.ports import Source, Tree
 from reviewbot.service.context import BacklogContext
+from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport, refresh
 
 
@@ -211,6 +212,18 @@ class App:
     def reparse_needed(self) -> bool:
         """An upgrade (migration 0005) asked for every message to be derived again."""
         return self.store.meta("reparse_needed") == "1"
+
+
+def parse_pool(cpus: int | None = None) -> ParsePool | None:
+    """Worker processes for parsing big ingests: every core but the one that stores and
+    refreshes. None on a single core."""
+    from reviewbot.adapters.sql.codec import decode_message, encode_message
+    from reviewbot.core.mail.parse import parse_message
+
+    cpus = os.cpu_count() if cpus is None else cpus
+    if not cpus or cpus < 2:
+        return None
+    return ParsePool(parse_message, encode_message, decode_message, cpus - 1)
 
 
 def build_app(conf: Settings, url: str, env: Mapping[str, str],

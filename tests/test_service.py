@@ -210,3 +210,24 @@ def test_whole_corpus_through_the_real_parser(store: SqlStore,
     stats = SqlBacklogReader(store.engine).stats()
     assert (stats["messages"], stats["duplicates"]) == (8459, 28)
     assert stats["series"] == report.series == len(stored(store)) and stats["series"] > 500
+
+
+@pytest.mark.corpus
+def test_parsing_in_worker_processes_stores_the_same(
+        store: SqlStore, fresh_sqlite: SqlStore, corpus_mails: list[RawMail]) -> None:
+    """Batches parsed by a ParsePool's workers (after the first two) store exactly what
+    parsing in-process stores: messages, quarantine, series."""
+    from reviewbot.adapters.sql.codec import decode_message, encode_message
+    from reviewbot.service.parsing import ParsePool
+
+    mails = corpus_mails[:1500]
+    pool = ParsePool(parse_message, encode_message, decode_message, 1)
+    try:
+        report = ingest(ListSource(mails, 100), store, list_name="l", pool=pool,
+                        refresher=refresher(store))
+    finally:
+        pool.close()
+    alone = ingest(ListSource(mails, 100), fresh_sqlite, list_name="l",
+                   refresher=refresher(fresh_sqlite))
+    assert (report.new, report.series) == (alone.new, alone.series)
+    assert snapshot(store) == snapshot(fresh_sqlite)

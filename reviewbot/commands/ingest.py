@@ -15,8 +15,16 @@ from reviewbot.config import SourceSettings
 from reviewbot.core.policy.model import Policy, PolicySet
 from reviewbot.service import IngestReport, ingest
 from reviewbot.service.context import BacklogContext
+from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport
-from reviewbot.wiring import App, ContextError, SourceError, backlog_context, build_source
+from reviewbot.wiring import (
+    App,
+    ContextError,
+    SourceError,
+    backlog_context,
+    build_source,
+    parse_pool,
+)
 
 
 def _since(text: str) -> datetime:
@@ -81,29 +89,39 @@ def _run(args: argparse.Namespace) -> int:
         ctx, broken = BacklogContext(PolicySet(Policy())), str(exc)
         print(f"reviewbot: warning: series not routed: {exc}", file=sys.stderr)
     app = open_app(args, catch_up=False, ctx=ctx)
-    for n, s in enumerate(sources):
-        started = time.monotonic()
-        with ExitStack() as stack:
-            try:
-                source = build_source(s)
-            except SourceError as exc:
-                raise CommandError(str(exc)) from exc
-            if hasattr(source, "close"):
-                stack.callback(source.close)
-            progress = _Progress(f"{s.list_name} ({s.kind})") if sys.stderr.isatty() else None
-            try:
-                # Refresh once, after the last source: components often span lists.
-                last = n == len(sources) - 1 and broken is None
-                report = ingest(source, app.store, list_name=s.list_name, progress=progress,
-                                refresher=(lambda: _refresh(app)) if last else None)
-            except (OSError, RuntimeError) as exc:  # EpochError and friends are RuntimeErrors
-                raise CommandError(f"{s.list_name}: {exc} (batches already stored are kept; "
-                                   "run the same command again to resume)") from exc
-            finally:
-                if progress is not None:
-                    progress.done()
-            print(report.summary(time.monotonic() - started))
+    pool = parse_pool()
+    try:
+        for n, s in enumerate(sources):
+            _ingest_one(app, s, pool, last=n == len(sources) - 1 and broken is None)
+    finally:
+        if pool is not None:
+            pool.close()
     return 0
+
+
+def _ingest_one(app: App, s: SourceSettings, pool: ParsePool | None, *, last: bool) -> None:
+    """One source to its end; with `last`, the series of everything stored are refreshed
+    (once, after the last source: components often span lists)."""
+    started = time.monotonic()
+    with ExitStack() as stack:
+        try:
+            source = build_source(s)
+        except SourceError as exc:
+            raise CommandError(str(exc)) from exc
+        if hasattr(source, "close"):
+            stack.callback(source.close)
+        progress = _Progress(f"{s.list_name} ({s.kind})") if sys.stderr.isatty() else None
+        try:
+            report = ingest(source, app.store, list_name=s.list_name, progress=progress,
+                            refresher=(lambda: _refresh(app)) if last else None,
+                            pool=pool)
+        except (OSError, RuntimeError) as exc:  # EpochError and friends are RuntimeErrors
+            raise CommandError(f"{s.list_name}: {exc} (batches already stored are kept; "
+                               "run the same command again to resume)") from exc
+        finally:
+            if progress is not None:
+                progress.done()
+        print(report.summary(time.monotonic() - started))
 
 
 def _refresh(app: App) -> RefreshReport:

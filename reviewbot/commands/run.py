@@ -19,6 +19,7 @@ from reviewbot.wiring import (
     build_source,
     build_tree,
     configured_trees,
+    parse_pool,
     policy_dir,
     tree_cache_dir,
 )
@@ -44,7 +45,8 @@ def build_daemon(args: argparse.Namespace) -> Daemon:
     app = open_app(args)
     return Daemon(store=app.store, pollers=pollers, locks=locks.for_engine(app.engine),
                   notifier=Notifier(os.environ), tree_pollers=tree_pollers,
-                  trees=app.trees, policies=policies, refresher=app.refresh)
+                  trees=app.trees, policies=policies, refresher=app.refresh,
+                  pool=parse_pool())
 
 
 def load_policy_store(conf: Settings) -> PolicyStore | None:

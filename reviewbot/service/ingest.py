@@ -11,13 +11,15 @@ does not grow with the archive.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import Message
 from reviewbot.ports import (
+    Batch,
     BatchOutcome,
     ParseFn,
     RawReader,
@@ -26,7 +28,7 @@ from reviewbot.ports import (
     Store,
     StoredRaw,
 )
-from reviewbot.service.parsing import parse_one, prepare
+from reviewbot.service.parsing import ParsePool, Prepared, parse_one, prepare
 from reviewbot.service.refresh import RefreshReport
 
 Refresher = Callable[[], RefreshReport]
@@ -67,6 +69,7 @@ def ingest(
     parse: ParseFn = parse_message,
     progress: ProgressFn | None = None,
     refresher: Refresher | None = None,
+    pool: ParsePool | None = None,
 ) -> IngestReport:
     """Read `source` from its stored cursor to the end, then refresh what changed.
 
@@ -75,6 +78,10 @@ def ingest(
     one in flight. A source failing mid-way still gets every batch handed to
     the writer committed, so the stored cursor is where the next run resumes,
     and the refresh still runs over what was stored (then the error propagates).
+
+    With a `pool`, batches after the first POOL_AFTER are parsed in its worker
+    processes, a few ahead: an archive's first ingest uses every core, while a
+    daemon's poll of a few new mails never pays for starting workers.
     """
     report = IngestReport(cursor=store.get_cursor(source.key))
 
@@ -97,8 +104,8 @@ def ingest(
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reviewbot-store") as writer:
             try:
-                for batch in source.batches(report.cursor):
-                    parsed, rejected, removals = prepare(batch, parse)
+                for batch, (parsed, rejected, removals) in _parsed(source, report.cursor,
+                                                                   parse, pool):
                     if writing is not None:
                         account(*_wait(writing))
                         writing = None
@@ -114,6 +121,27 @@ def ingest(
         if refresher is not None:
             report = replace(report, refreshed=refresher())
     return report
+
+
+POOL_AFTER = 2  # batches parsed here before a pool's workers take over
+POOL_AHEAD = 3  # batches handed to the pool before the oldest is collected
+
+
+def _parsed(source: Source, cursor: str | None, parse: ParseFn,
+            pool: ParsePool | None) -> Iterator[tuple[Batch, Prepared]]:
+    """The source's batches, parsed, in order."""
+    ahead: deque[tuple[Batch, Callable[[], Prepared]]] = deque()
+    for n, batch in enumerate(source.batches(cursor)):
+        if pool is None or n < POOL_AFTER:
+            yield batch, prepare(batch, parse)
+            continue
+        ahead.append((batch, pool.submit(batch)))
+        if len(ahead) >= POOL_AHEAD:
+            done, collect = ahead.popleft()
+            yield done, collect()
+    while ahead:
+        done, collect = ahead.popleft()
+        yield done, collect()
 
 
 def _wait(

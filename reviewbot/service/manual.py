@@ -110,7 +110,7 @@ def assign(reader: BacklogReader, actions: ActionStore, ctx: BacklogContext, ser
         raise UnknownSeries(series, "in no series" if reader.has_message(series) else "unknown")
     row = reader.series_rows([sid])[sid]
     taker = row.routing.taker
-    every = reader.series_figures(None, at)
+    every = reader.series_figures(None, at, open_only=True)
     load = open_load(statuses(reader, ctx, every, at).values())
     pick = pick_reviewers(ctx.policy_named(row.figure.policy), at,
                           maintainers=taker.maintainers if taker else (),

@@ -112,7 +112,8 @@ def queue(reader: BacklogReader, ctx: BacklogContext, now: datetime,
         if found is None:
             raise UnknownSubsystem(subsystem)
         name, sections = found
-    figures = reader.series_figures(sections, now)
+    # Without a subsystem there are no figures to compute: only what can be open is read.
+    figures = reader.series_figures(sections, now, open_only=subsystem is None)
     status = statuses(reader, ctx, figures, now)
     open_ids = [f.series_id for f in figures
                 if f.series_id in status and status[f.series_id].is_open]

@@ -88,10 +88,12 @@ class SqlBacklogReader:
             return key, tuple(listing)
         return None
 
-    def series_figures(self, sections: Sequence[str] | None, posted_by: datetime
-                       ) -> list[SeriesFigure]:
+    def series_figures(self, sections: Sequence[str] | None, posted_by: datetime, *,
+                       open_only: bool = False) -> list[SeriesFigure]:
         q = (sa.select(*_FIGURE_COLUMNS).where(S.c.posted_at <= posted_by)
              .order_by(S.c.posted_at, S.c.series_id))
+        if open_only:
+            q = q.where(sa.or_(S.c.can_open == sa.true(), S.c.last_event_at > posted_by))
         if sections is not None:
             q = q.where(S.c.id.in_(sa.select(SEC.c.series).where(
                 SEC.c.section.in_(sorted(set(sections))))))

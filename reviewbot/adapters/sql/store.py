@@ -199,7 +199,7 @@ class SqlStore:
         return {
             "message_id": m.message_id, "list_name": list_name, "sha256": p.sha256,
             "origin": p.mail.origin, "received": p.mail.received, "date": m.date,
-            "parsed": encode_message(m), "codec": CODEC_VERSION, "deleted": False,
+            "parsed": p.encoded or encode_message(m), "codec": CODEC_VERSION, "deleted": False,
             "duplicates": 0, "comp": comps[m.message_id], "series": None,
             "patch_id": m.patch_id if m.kind is MessageKind.PATCH else None,
             "subject_key": subject_key(m), **self._raw_columns(p),
