@@ -100,21 +100,24 @@ def replay(
     interval: timedelta = timedelta(minutes=5),
     tiers: Sequence[Tier],
     fudge: timedelta = timedelta(minutes=15),
+    tail: timedelta = timedelta(0),
+    first_window: timedelta = timedelta(days=1),
 ) -> ReplayResult:
-    """Poll every `interval` of archive time from the first arrival to the last.
+    """Poll every `interval` of archive time from the first arrival to `tail` after the last.
 
     The poll's clock is the replayed time, and its cursor is kept exactly as
     the ingest service keeps it: each batch's cursor replaces the last.
     """
     archive = ReplayArchive()
     now = datetime.fromtimestamp(arrivals[0].filed, UTC)
-    source = ReplayLore(archive, tiers=tuple(tiers), fudge=fudge, clock=lambda: now)
+    source = ReplayLore(archive, tiers=tuple(tiers), fudge=fudge, first_window=first_window,
+                        clock=lambda: now)
     filed_at = {a.message_id: a.filed for a in arrivals}
     fetched: dict[str, int] = {}
     cursor: str | None = None
     pending = iter(sorted(arrivals, key=lambda a: a.filed))
     upcoming = next(pending, None)
-    end = datetime.fromtimestamp(arrivals[-1].filed, UTC) + interval
+    end = datetime.fromtimestamp(max(a.filed for a in arrivals), UTC) + max(interval, tail)
     polls = 0
     while now <= end:
         while upcoming is not None and upcoming.filed <= now.timestamp():

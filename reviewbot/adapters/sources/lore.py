@@ -369,19 +369,17 @@ class LoreSource:
                 yield self._mail(raw, mid, when)
             if not fresh or oldest is None or oldest <= start:
                 return
-            lower_upper = oldest + fudge if end is None else min(oldest + fudge, end)
-            if upper is not None and lower_upper >= upper:
+            next_upper = oldest + fudge if end is None else min(oldest + fudge, end)
+            if upper is not None and next_upper >= upper:
                 return
-            upper = lower_upper
+            upper = next_upper
 
     def batches(self, cursor: str | None) -> Iterator[Batch]:
         """Batches of `batch_size`, window after window; each cursor is valid once stored."""
         now = self._clock()
-        try:
-            plan = plan_poll(LoreCursor.parse(cursor), now=now, since=self.since,
-                             fudge=self.fudge, tiers=self.tiers)
-        except CursorError as exc:
-            raise ValueError(str(exc)) from exc
+        # A bad stored cursor raises CursorError (a ValueError) before any request.
+        plan = plan_poll(LoreCursor.parse(cursor), now=now, since=self.since,
+                         fudge=self.fudge, tiers=self.tiers)
         state, newest = plan.cursor, plan.cursor.newest
         now_ts, start = int(now.timestamp()), int(plan.lower.timestamp())
         # A whole archive (no since, no cursor) gives no rate to size windows
