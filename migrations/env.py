@@ -14,6 +14,9 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import reviewbot.adapters.sql.backlogtables
+import reviewbot.adapters.sql.outbox
+import reviewbot.adapters.sql.pulls
+import reviewbot.adapters.sql.seriestables
 import reviewbot.adapters.sql.tables
 import reviewbot.adapters.sql.trees  # noqa: F401  (registers the tables)
 

@@ -12,6 +12,12 @@ whose commits count as applied, and optionally the `subsystem` (policy name)
 and its own `interval`. `reviewbot trees poll` and the daemon also watch the
 `[tree]` of every policy in `[policy] dir`, when that is set and the policy
 names a url and branches; a `[[trees]]` entry for the same url wins.
+
+Mail: `[mail]` names the bot's `from`, the `smtp` URL (see
+core.notify.smtpurl), the `lore` base for links and what to do with a mail
+caught in the crash window (`in_doubt`). The SMTP password is never in this
+file: $REVIEWBOT_SMTP_PASSWORD, else `password_file`, else the systemd
+credential `smtp-password` ($CREDENTIALS_DIRECTORY).
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from reviewbot.core.notify.message import DEFAULT_LORE, address_of, domain_of
+from reviewbot.core.notify.outbox import DEFAULT_MAX_ATTEMPTS, InDoubt, RetryPolicy
+from reviewbot.core.notify.smtpurl import SmtpTarget, parse_smtp_url
+from reviewbot.core.policy.schema import _line_index, _line_of  # tomllib has no positions
 
 DEFAULT_DATABASE_URL = "sqlite:///reviewbot.db"
 # A lore source's first poll fetches this much history: a polite start on a big
@@ -58,9 +69,49 @@ class TreeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MailSettings:
+    """`[mail]`: how reviewbot sends mail and reads email commands."""
+
+    sender: str  # `from`: "reviewbot <bot@example.org>"; its domain makes our Message-IDs
+    smtp: SmtpTarget | None = None  # None: mail is queued (and dry runs work) but not sent
+    password_file: Path | None = None
+    lore: str = DEFAULT_LORE  # a series links as <lore>/r/<message-id>
+    in_doubt: InDoubt = InDoubt.RESEND  # a mail found mid-send after a crash
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS  # temporary failures before "failed"
+    # Email commands: the authserv-id of a local relay whose Authentication-Results
+    # (dkim=pass) is trusted instead of verifying DKIM here. None: verify here.
+    trusted_relay: str | None = None
+    commands_maildir: Path | None = None  # a maildir the daemon reads commands from
+
+    @property
+    def address(self) -> str:
+        return address_of(self.sender)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(in_doubt=self.in_doubt, max_attempts=self.max_attempts)
+
+    def password(self, env: Mapping[str, str]) -> str | None:
+        """$REVIEWBOT_SMTP_PASSWORD, else password_file, else $CREDENTIALS_DIRECTORY/
+        smtp-password; None when there is none. ConfigError if a named file is unreadable."""
+        if env.get("REVIEWBOT_SMTP_PASSWORD"):
+            return env["REVIEWBOT_SMTP_PASSWORD"]
+        path = self.password_file
+        if path is None and env.get("CREDENTIALS_DIRECTORY"):
+            cred = Path(env["CREDENTIALS_DIRECTORY"]) / "smtp-password"
+            path = cred if cred.is_file() else None
+        if path is None:
+            return None
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"[mail] password_file {path}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None  # from the file; see database() for the effective URL
-    raw_codec: str = "identity"  # how new raw mail is stored: "identity" or "zlib" (half the disk)
+    # how raw mail that is not kept by reference (epochs) is stored: "zlib" or "identity"
+    raw_codec: str = "zlib"
     poll_interval: float = DEFAULT_POLL_INTERVAL
     sources: tuple[SourceSettings, ...] = ()
     path: Path | None = None  # the file these came from
@@ -68,6 +119,7 @@ class Settings:
     trees: tuple[TreeSettings, ...] = ()
     maintainers: Path | None = None  # a MAINTAINERS file, a kernel tree or a kernel git repo
     mailmap: Path | None = None  # a .mailmap (default: the kernel tree's, when it has one)
+    mail: MailSettings | None = None  # [mail]; None: no mail is built or sent
 
     def database(self, cli_db: str | None, env: Mapping[str, str]) -> str:
         return (cli_db or env.get("REVIEWBOT_DATABASE_URL") or self.database_url
@@ -75,13 +127,15 @@ class Settings:
 
 
 # Top-level tables other parts of reviewbot own and validate themselves.
-DELEGATED_TABLES = frozenset({"policy", "mail", "chat", "metrics", "gitlab", "daemon"})
+DELEGATED_TABLES = frozenset({"policy", "chat", "metrics", "gitlab", "daemon"})
 _TOP_KEYS = (frozenset({"database", "raw_codec", "poll_interval", "sources", "trees",
-                        "maintainers", "mailmap"})
+                        "maintainers", "mailmap", "mail"})
              | DELEGATED_TABLES)
 RAW_CODECS = ("identity", "zlib")
 _SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox", "since"})
 _TREE_KEYS = frozenset({"url", "path", "branches", "subsystem", "interval"})
+_MAIL_KEYS = frozenset({"from", "smtp", "password_file", "lore", "in_doubt", "max_attempts",
+                        "trusted_relay", "commands_maildir"})
 
 
 def find_config(cli_path: str | None, env: Mapping[str, str],
@@ -107,13 +161,15 @@ def load(cli_path: str | None, env: Mapping[str, str]) -> Settings:
     if path is None:
         return Settings()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    return parse(data, path)
+    return parse(data, path, text)
 
 
-def parse(data: Mapping[str, Any], path: Path) -> Settings:
+def parse(data: Mapping[str, Any], path: Path, text: str | None = None) -> Settings:
+    """Validated settings; `text` (the file's) lets [mail] errors name their line."""
     def fail(reason: str) -> ConfigError:
         return ConfigError(f"{path}: {reason}")
 
@@ -123,7 +179,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     db = data.get("database")
     if db is not None and (not isinstance(db, str) or not db):
         raise fail("database must be a non-empty URL string")
-    codec = data.get("raw_codec", "identity")
+    codec = data.get("raw_codec", "zlib")
     if codec not in RAW_CODECS:
         raise fail(f"raw_codec must be one of {', '.join(RAW_CODECS)}, not {codec!r}")
     interval = data.get("poll_interval", DEFAULT_POLL_INTERVAL)
@@ -147,7 +203,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         if value is not None and (not isinstance(value, str) or not value):
             raise fail(f"{key} must be a path string, not {value!r}")
         paths[key] = path.parent / Path(value).expanduser() if value else None
-    return Settings(db, codec, float(interval), sources, path, extra, trees, **paths)
+    mail = _mail(data["mail"], path, text) if "mail" in data else None
+    return Settings(db, codec, float(interval), sources, path, extra, trees, mail=mail, **paths)
 
 
 def _tree(t: Any, n: int, base: Path, fail: Any) -> TreeSettings:
@@ -225,3 +282,58 @@ def _aware_date(value: Any) -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     return None
+
+
+def _mail(m: Any, path: Path, text: str | None) -> MailSettings:
+    """`[mail]`, every error as `file:line: [mail] reason`."""
+    index = _line_index(text) if text is not None else {}
+
+    def fail(key: str | None, reason: str) -> ConfigError:
+        line = _line_of(index, ("mail", key) if key else ("mail",)) if index else None
+        return ConfigError(f"{path}{f':{line}' if line else ''}: [mail] {reason}")
+
+    if not isinstance(m, dict):
+        raise fail(None, "mail must be a table ([mail])")
+    if "password" in m:
+        raise fail("password", "no password in the settings file: use "
+                               "$REVIEWBOT_SMTP_PASSWORD or password_file")
+    unknown = sorted(set(m) - _MAIL_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown key(s) {', '.join(unknown)} "
+                               f"(known: {', '.join(sorted(_MAIL_KEYS))})")
+    sender = m.get("from")
+    if not isinstance(sender, str) or not domain_of(sender):
+        raise fail("from" if "from" in m else None,
+                   "from must be the bot's address, e.g. 'reviewbot <bot@example.org>', "
+                   f"not {sender!r}")
+    smtp = None
+    if "smtp" in m:
+        if not isinstance(m["smtp"], str):
+            raise fail("smtp", f"smtp must be a URL string, not {m['smtp']!r}")
+        try:
+            smtp = parse_smtp_url(m["smtp"])
+        except ValueError as exc:
+            raise fail("smtp", str(exc)) from None
+    lore = m.get("lore", DEFAULT_LORE)
+    if not isinstance(lore, str) or not lore.startswith(("http://", "https://")):
+        raise fail("lore", f"lore must be an http(s) URL, not {lore!r}")
+    in_doubt = m.get("in_doubt", InDoubt.RESEND.value)
+    if in_doubt not in {d.value for d in InDoubt}:
+        raise fail("in_doubt", f"in_doubt must be 'resend' or 'hold', not {in_doubt!r}")
+    attempts = m.get("max_attempts", DEFAULT_MAX_ATTEMPTS)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise fail("max_attempts", f"max_attempts must be a positive integer, not {attempts!r}")
+    relay = m.get("trusted_relay")
+    if relay is not None and (not isinstance(relay, str) or not relay.strip()
+                              or any(c.isspace() or c == ";" for c in relay.strip())):
+        raise fail("trusted_relay", "trusted_relay must be the relay's authserv-id (the "
+                                    "first word of its Authentication-Results header)")
+    files = {}
+    for key in ("password_file", "commands_maildir"):
+        value = m.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise fail(key, f"{key} must be a path string, not {value!r}")
+        files[key] = path.parent / Path(value).expanduser() if value else None
+    return MailSettings(sender.strip(), smtp, lore=lore.rstrip("/"),
+                        in_doubt=InDoubt(in_doubt), max_attempts=attempts,
+                        trusted_relay=relay.strip() if relay else None, **files)

@@ -19,6 +19,7 @@ import logging
 import random
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from reviewbot.adapters.kernel.policy_files import PolicyStore, ReloadResult
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.ports import Batch, Source, SourceLocks, Store, Tree, TreeStore
 from reviewbot.service import IngestReport, ingest
+from reviewbot.service.refresh import RefreshReport
 from reviewbot.service.trees import TreeReport, poll_tree
 
 log = logging.getLogger(__name__)
@@ -93,12 +95,15 @@ class Daemon:
     tree_pollers: Sequence[TreePoller] = ()
     trees: TreeStore | None = None  # required when tree_pollers is not empty
     policies: PolicyStore | None = None  # loaded (valid) before the daemon is built
+    # brings stored series up to date after each poll (None: ingest only, as in tests)
+    refresher: Callable[[], RefreshReport] | None = None
     policy_check_interval: float = 60.0
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_thread: threading.Event = field(default_factory=threading.Event)
     _first_round: set[int] = field(default_factory=set)  # source pollers that polled once
     _mail_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _refreshing: threading.Lock = field(default_factory=threading.Lock)
 
     def stop(self) -> None:
         """Ask every loop to finish its current batch and return."""
@@ -113,10 +118,12 @@ class Daemon:
             result.skipped = "another reviewbot holds this source's lock"
             log.info("%s: skipped, %s", key, result.skipped)
             return result
+        started = time.monotonic()
         try:
             source = _Stoppable(poller.source, self._stop_thread)
-            result.report = ingest(source, self.store, list_name=poller.list_name)
-            log.info("%s: %s", key, result.report.summary(0).rsplit(" in ", 1)[0])
+            result.report = ingest(source, self.store, list_name=poller.list_name,
+                                   refresher=self.refresh if self.refresher else None)
+            log.info("%s: %s", key, result.report.summary(time.monotonic() - started))
         except Exception as exc:  # one bad poll must never kill the daemon
             result.error = f"{type(exc).__name__}: {exc}"
             log.exception("%s: poll failed", key)
@@ -125,6 +132,12 @@ class Daemon:
         self.results.append(result)
         del self.results[:-100]
         return result
+
+    def refresh(self) -> RefreshReport:
+        """One refresh at a time in this process (pollers run in threads)."""
+        assert self.refresher is not None
+        with self._refreshing:
+            return self.refresher()
 
     def poll_tree_once(self, poller: TreePoller) -> PollResult:
         """One poll of one tree: lock, fetch, match, store, unlock. A failing tree never raises."""
@@ -137,8 +150,9 @@ class Daemon:
             log.info("%s: skipped, %s", key, result.skipped)
             return result
         try:
-            result.tree_report = poll_tree(poller.tree, self.store, self.trees,
-                                           datetime.now(UTC))
+            result.tree_report = poll_tree(poller.tree, self.trees, datetime.now(UTC))
+            if self.refresher is not None and result.tree_report.added:
+                self.refresh()
         except Exception as exc:  # one bad tree must never kill the daemon
             result.error = f"{type(exc).__name__}: {exc}"
             log.exception("%s: tree poll failed", key)

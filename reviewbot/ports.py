@@ -7,16 +7,39 @@ instead of pretending they are async.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from reviewbot.core.applied.match import TreeCommit
-from reviewbot.core.backlog.events import SeriesEvent
+from reviewbot.core.backlog.events import PatchCommit, SeriesEvent
+from reviewbot.core.backlog.standing import Standing
+from reviewbot.core.maintainers.routing import RoutingIndex
+from reviewbot.core.maintainers.sections import Section
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
-from reviewbot.core.series.assemble import Assembly
+from reviewbot.core.notify.message import OutgoingMail
+from reviewbot.core.notify.outbox import OutboxState
+from reviewbot.core.pulls import model as pulls
+from reviewbot.core.pulls.model import (
+    CommitInfo,
+    MergeRequestInfo,
+    Posting,
+    PullDraft,
+    PullMerged,
+    StoredDraft,
+    TagInfo,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +47,14 @@ class RawMail:
     """One message exactly as the archive holds it."""
 
     raw: bytes
-    # where the bytes can be fetched again: "<epoch git dir>#<blob oid>", a URL, "mbox:<path>#<n>"
+    # where the bytes can be fetched again: "epoch:<list>/<epoch>#<blob oid>", a URL,
+    # "mbox:<path>#<n>"
     origin: str
     # archive arrival time when the source knows it (epoch committer date)
     received: datetime | None = None
+    # the exact bytes can be read again from `origin` (a git blob), so the store may
+    # keep the reference instead of the bytes (see RawReader)
+    by_reference: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +76,8 @@ class Batch:
 
     items: list[RawMail | Deletion] = field(default_factory=list)
     cursor: str | None = None
+    # origin prefix ("epoch:<list>/<epoch>") -> where it lives on this machine now
+    locations: Mapping[str, str] = field(default_factory=dict)
 
 
 class Source(Protocol):
@@ -108,8 +137,9 @@ class StoredRaw:
 
     ref: int
     quarantined: bool
-    raw: bytes
+    raw: bytes | None  # None: kept by reference, read it with a RawReader
     received: datetime | None
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +147,11 @@ class ReparseOutcome:
     updated: int = 0  # stored messages whose parsed form changed
     recovered: int = 0  # quarantined mails that now parse
     quarantined: int = 0  # stored messages that no longer parse (moved, bytes kept)
+    unreadable: int = 0  # kept by reference, but the bytes could not be read back
 
 
 class Store(Protocol):
-    """Messages, quarantine, cursors and assembled series (adapters/sql/store.py)."""
+    """Messages in: batches with their cursors, quarantine, deletions (adapters/sql/store.py)."""
 
     def get_cursor(self, key: str) -> str | None: ...
 
@@ -133,34 +164,32 @@ class Store(Protocol):
         parsed: Sequence[Parsed],
         rejected: Sequence[Rejected],
         removals: Sequence[Removal],
+        locations: Mapping[str, str] | None = None,
     ) -> BatchOutcome:
-        """Store everything and the cursor in ONE transaction; idempotent."""
-        ...
-
-    def assembly_stale(self) -> bool: ...
-
-    def series_count(self) -> int: ...
-
-    def live_messages(
-        self, known: Mapping[MessageId, tuple[str, Message]] | None = None
-    ) -> list[Message]:
-        """Every stored, not deleted, parsed message. `known` (Message-ID -> (sha256,
-        Message)) holds messages the caller parsed already; rows with that sha256 are
-        returned from it instead of being decoded again."""
-        ...
-
-    def save_assembly(self, assembly: Assembly, states: Mapping[SeriesId, str]) -> None:
-        """Replace the stored series by this assembly (only changed rows are written)."""
+        """Store everything and the cursor in ONE transaction; idempotent. New messages get
+        their thread component, and every component the batch touched becomes dirty."""
         ...
 
     def stored_raw(self, chunk: int) -> Iterator[list[StoredRaw]]:
-        """Every stored and quarantined raw mail, in chunks."""
+        """Every stored and quarantined mail, in chunks."""
         ...
 
     def apply_reparse(
         self, results: Sequence[tuple[StoredRaw, Message | str, str]]
     ) -> ReparseOutcome:
         """Per mail: the new Message, or the reason it failed; plus its sha256."""
+        ...
+
+    def relink_all(self) -> int:
+        """Rebuild every thread component (after a reparse); everything becomes dirty."""
+        ...
+
+
+class RawReader(Protocol):
+    """Reads raw mail kept by reference (an epoch blob) back, byte for byte."""
+
+    def read(self, origins: Sequence[str]) -> dict[str, bytes]:
+        """origin -> bytes, for the origins it can read (a missing mirror: left out)."""
         ...
 
 
@@ -217,8 +246,10 @@ class TreeStore(Protocol):
 
     def tips(self, tree: str) -> dict[str, str]: ...
 
-    def placement(self) -> dict[MessageId, tuple[SeriesId, int | None]]:
-        """Every series member -> (its series, its patch index or None), as assembled."""
+    def candidates(self, patch_ids: Collection[str], message_ids: Collection[str],
+                   subject_keys: Collection[int]) -> list[tuple[Message, SeriesId | None]]:
+        """Stored live postings a commit could apply: by patch-id, by Message-ID (and the
+        other postings of those messages' series), by subject key; with their series."""
         ...
 
     def applied_shas(self, tree: str, branches: Sequence[str]) -> list[str]:
@@ -229,7 +260,8 @@ class TreeStore(Protocol):
         self, tree: str, tips: Mapping[str, str], records: Sequence[AppliedRecord],
         dropped: Iterable[str], now: datetime,
     ) -> int:
-        """New tips, new matches and dropped commits in ONE transaction; rows added."""
+        """New tips, new matches and dropped commits in ONE transaction; rows added. The
+        components of the postings concerned become dirty (their standing changes)."""
         ...
 
 
@@ -251,20 +283,460 @@ class SourceLocks(Protocol):
     def release(self, key: str) -> None: ...
 
 
-# -- the backlog's storage ------------------------------------------------------------
+# -- the backlog's storage: refreshed series, and the queries over them ----------------
 
-class BacklogStore(Protocol):
-    """What this service needs from storage (adapters/sql/backlog.py)."""
+@dataclass(frozen=True, slots=True)
+class DirtyComponent:
+    """A thread component whose stored series may be out of date, at generation `gen`."""
 
-    def series_files(self) -> tuple[dict[SeriesId, tuple[str, ...]], str]: ...
-    def people(self) -> list[tuple[str, str]]: ...
-    def routing_stamp(self) -> str | None: ...
-    def save_routing(self, routing: Mapping[SeriesId, SeriesRouting],
-                     aliases: Mapping[str, str], stamp: str) -> None: ...
-    def routing(self, sids: Sequence[str] | None = None) -> dict[SeriesId, SeriesRouting]: ...
+    comp: int
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRecord:
+    """Everything a refresh stores for one series."""
+
+    series: Series  # with its members
+    routing: SeriesRouting
+    files_hash: str  # of its sorted file set
+    route_stamp: str  # the MAINTAINERS stamp `routing` was computed with
+    policy: str  # name of the policy it follows (its taker's)
+    ignored: str | None  # why that policy leaves it out of queues
+    standing: Standing | None  # None: its history could not be replayed (logged)
+    actors: tuple[str, ...]  # every address its events name, before aliasing
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentResult:
+    comp: int
+    gen: int  # the generation the result was computed from
+    series: tuple[SeriesRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    """A series as listings show it (columns only, no doc)."""
+
+    series_id: SeriesId
+    title: str
+    version: int
+    patch_count: int
+    total: int
+    author_name: str
+    author_email: str
+    date: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesFigure:
+    """One stored series as the figures need it (columns only)."""
+
+    series_id: SeriesId
+    policy: str
+    ignored: str | None
+    state: str  # the standing's own state (never stale/rfc: those are derived)
+    can_open: bool
+    superseded: bool
+    posted_at: datetime
+    last_event_at: datetime
+    first_review_at: datetime | None
+    applied_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSeries:
+    """One stored series as listings show it: summary and routing."""
+
+    summary: SeriesSummary
+    routing: SeriesRouting
+    figure: SeriesFigure
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesHistory:
+    """What replaying one series needs: mail, the newer revision, commits, manual actions."""
+
+    series: Series
+    members: tuple[Message, ...]
+    newer: Series | None
+    commits: tuple[PatchCommit, ...]
+    actions: tuple[SeriesEvent, ...]
+    routing: SeriesRouting
+    policy: str
+
+
+class SeriesStore(Protocol):
+    """The refresh's storage: dirty components in, series with their standing out."""
+
+    def context_stamp(self) -> str | None: ...
+
+    def save_context(self, stamp: str, sections: Sequence[Section]) -> int:
+        """Record a new context (MAINTAINERS, policies, mailmap): its sections, and every
+        component dirty. Returns the components marked."""
+        ...
+
+    def people_version(self) -> str:
+        """Changes whenever the stored people (senders, trailer givers) change."""
+        ...
+
+    def people(self) -> tuple[dict[tuple[str, str], int], list[str]]:
+        """((name key, address) -> uses, every M:/R: entry of MAINTAINERS)."""
+        ...
+
+    def aliases(self) -> tuple[str | None, dict[str, str]]:
+        """The alias map the last refresh used, and the people version it came from."""
+        ...
+
+    def save_aliases(self, version: str, aliases: Mapping[str, str],
+                     changed: Collection[str]) -> int:
+        """Store the map; components whose series name a `changed` address become dirty."""
+        ...
+
+    def dirty_components(self, max_messages: int) -> list[DirtyComponent]:
+        """Some dirty components, about `max_messages` messages in all (at least one)."""
+        ...
+
+    def component_messages(self, comps: Sequence[int]) -> dict[int, list[Message]]:
+        """Each component's live (not deleted) messages."""
+        ...
+
+    def component_series_ids(self, comps: Sequence[int]) -> list[SeriesId]:
+        """The series stored for these components now (before the refresh replaces them)."""
+        ...
+
+    def actions(self, series_ids: Sequence[str]) -> dict[SeriesId, list[SeriesEvent]]: ...
+
+    def commits(self, message_ids: Sequence[str]) -> list[PatchCommit]:
+        """Applied detection's matches for these postings."""
+        ...
+
+    def stored_routes(self, series_ids: Sequence[str]) -> dict[SeriesId, tuple[str, str]]:
+        """series -> (files_hash, route_stamp) as stored."""
+        ...
+
+    def routing(self, series_ids: Sequence[str]) -> dict[SeriesId, SeriesRouting]: ...
+
+    def save_components(self, results: Sequence[ComponentResult],
+                        rekey: Mapping[SeriesId, SeriesId]) -> set[int]:
+        """Replace the series of each component whose generation is still `gen`, and clean
+        it; others are left dirty (a batch changed them meanwhile). `rekey` moves manual
+        actions from an old series id to the series now holding that message. Returns the
+        components written."""
+        ...
+
+
+class ActionStore(Protocol):
+    """Manual actions people record (claim, release, assign, override)."""
+
+    def add_action(self, series_id: str, event: SeriesEvent) -> None:
+        """Store the event and mark the series' component dirty, in one transaction."""
+        ...
+
+
+class MaintainersView(Protocol):
+    """MAINTAINERS as the backlog needs it: a content stamp, and the index when routing."""
+
+    @property
+    def stamp(self) -> str:
+        """Changes exactly when the content (MAINTAINERS and its mailmap) changes."""
+        ...
+
+    def index(self) -> RoutingIndex:
+        """The routing index (loaded on first use; may raise MaintainersError)."""
+        ...
+
+    def aliases(self) -> dict[str, str]:
+        """The mailmap's address aliases, old -> new (loaded on first use)."""
+        ...
+
+
+class BacklogReader(Protocol):
+    """The queries' storage: stored series and standings, read with indexes."""
+
+    def find_series(self, message_id: str) -> SeriesId | None: ...
+
+    def has_message(self, message_id: str) -> bool: ...
+
+    def resolve_subsystem(self, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """A section name (any case) or list address -> (the name to show, its sections)."""
+        ...
+
+    def series_figures(self, sections: Sequence[str] | None, posted_by: datetime
+                       ) -> list[SeriesFigure]:
+        """Every series (of these sections) posted by then, oldest first."""
+        ...
+
+    def series_rows(self, series_ids: Sequence[str]) -> dict[SeriesId, StoredSeries]: ...
+
+    def standings(self, series_ids: Sequence[str]) -> dict[SeriesId, Standing]: ...
+
+    def histories(self, series_ids: Sequence[str]) -> dict[SeriesId, SeriesHistory]: ...
+
     def aliases(self) -> dict[str, str]: ...
-    def actions(self, sids: Sequence[str] | None = None
-                ) -> dict[SeriesId, list[SeriesEvent]]: ...
-    def series(self, sids: Sequence[str] | None = None
-               ) -> dict[SeriesId, tuple[Series, str]]: ...
-    def members(self, sids: Sequence[str]) -> dict[SeriesId, list[Message]]: ...
+
+
+# -- outgoing mail: the outbox and the SMTP edge (issue 9) -----------------------------
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One stored mail and where it stands (adapters/sql/outbox.py)."""
+
+    id: int
+    key: str  # str(OutboxKey): kind:scope:recipient:period
+    kind: str
+    scope: str  # subsystem or series
+    recipient: str
+    period: str
+    message_id: str  # without <>
+    sender: str  # envelope MAIL FROM
+    recipients: tuple[str, ...]  # envelope RCPT TO
+    subject: str
+    state: OutboxState
+    attempts: int  # SMTP attempts made (connection failures count)
+    next_attempt: datetime | None  # queued: not before this
+    last_error: str | None
+    created: datetime
+    updated: datetime
+    sent_at: datetime | None
+    reply: str | None  # the server's answer to the end of DATA (its queue id)
+    raw: bytes = b""  # empty when listed without the bodies
+
+
+class OutboxStore(Protocol):
+    """The durable outbox. Every state change is one committed transaction, and
+    `transition` only moves a row that is still in the state the caller saw."""
+
+    def enqueue(self, mail: OutgoingMail, now: datetime) -> tuple[OutboxEntry, bool]:
+        """Record `mail` as queued; the same key again returns the existing row and False."""
+        ...
+
+    def due(self, now: datetime | None, limit: int) -> list[OutboxEntry]:
+        """Queued rows whose next attempt has come (now None: every queued row), oldest first."""
+        ...
+
+    def in_state(self, state: OutboxState) -> list[OutboxEntry]: ...
+
+    def transition(self, entry_id: int, expect: OutboxState, to: OutboxState, now: datetime, *,
+                   attempts: int | None = None, next_attempt: datetime | None = None,
+                   error: str | None = None, reply: str | None = None) -> bool:
+        """Move one row from `expect` to `to` (False: it was no longer in `expect`)."""
+        ...
+
+    def entries(self, states: Sequence[OutboxState] | None = None,
+                with_raw: bool = False) -> list[OutboxEntry]: ...
+
+    def find(self, ref: str) -> OutboxEntry | None:
+        """The row whose key or Message-ID (with or without <>) is `ref`."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """The earliest next attempt among queued rows."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpAccepted:
+    reply: str  # the server's 250 text (often its queue id)
+    refused: tuple[str, ...] = ()  # recipients refused while others were accepted
+
+
+class MailError(Exception):
+    """A send that failed. `permanent`: the server refused for good (5xx); `in_doubt`:
+    the connection broke after the message was handed over, so the server may have
+    accepted it; `session_lost`: the connection is unusable for further mail."""
+
+    def __init__(self, detail: str, *, code: int | None = None, permanent: bool = False,
+                 in_doubt: bool = False, session_lost: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.permanent = permanent
+        self.in_doubt = in_doubt
+        self.session_lost = session_lost
+
+
+class MailSession(Protocol):
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes, *,
+                   before_data: Callable[[], Awaitable[None]] | None = None) -> SmtpAccepted:
+        """ONE SMTP transaction (MAIL, RCPT..., DATA); MailError when not accepted.
+        `before_data` is awaited once the recipients are accepted, right before DATA:
+        the outbox claims the mail there, so only DATA itself is the crash window.
+        If it raises, the transaction is reset and the exception propagates."""
+        ...
+
+
+class Mailer(Protocol):
+    """Connects (TLS, login) and hands out a session; MailError when it cannot."""
+
+    def session(self) -> AbstractAsyncContextManager[MailSession]: ...
+
+
+# -- email commands: authenticity and replays ------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DkimCheck:
+    """What the DKIM signatures of one mail prove."""
+
+    signatures: int  # DKIM-Signature headers present
+    passed: tuple[tuple[str, str], ...] = ()  # (d= domain, fingerprint) per verified signature
+    errors: tuple[str, ...] = ()  # why the others failed
+
+
+class DkimVerifier(Protocol):
+    def verify(self, raw: bytes) -> DkimCheck: ...
+
+
+class CommandLog(Protocol):
+    """Command mails already obeyed, so a replayed one is refused."""
+
+    def remember(self, fingerprint: str, message_id: str, actor: str, now: datetime) -> bool:
+        """Record an accepted command mail; False if this signature or Message-ID was seen."""
+        ...
+
+
+# -- release cycle, pull requests, upstream debt (issue 11) ------------------------------
+
+class SeriesLookup(Protocol):
+    """Tracked series as pull requests and the debt report see them (adapters/sql/lookup.py).
+
+    Every method takes a batch and answers with what it found; keys it does not
+    know are left out.
+    """
+
+    def by_patch_id(self, patch_ids: Collection[str]) -> dict[str, list[Posting]]:
+        """Postings with these `git patch-id --stable` values."""
+        ...
+
+    def by_message_id(self, message_ids: Collection[str]) -> dict[MessageId, Posting]:
+        """The posting of each Message-ID: a patch, or (patch_idx None) a series' cover."""
+        ...
+
+    def by_subject(self, subjects: Collection[str]) -> dict[str, list[Posting]]:
+        """Postings whose subject normalises (core.applied.normalise_subject) to one of these."""
+        ...
+
+    def series_summary(self, series_ids: Collection[str]) -> dict[SeriesId, pulls.SeriesSummary]:
+        ...
+
+    def pull_merged(self, message_ids: Collection[str]) -> dict[MessageId, PullMerged]:
+        """pr-tracker-bot's "merged" replies to these [GIT PULL] mails."""
+        ...
+
+
+class MainlineTags(Protocol):
+    """Mainline tags from a kernel repository or `git ls-remote` (adapters/git/mainline.py)."""
+
+    @property
+    def source(self) -> str: ...
+
+    def tags(self) -> list[tuple[str, datetime | None]]:
+        """(name, tag date or None when the source does not say), any order."""
+        ...
+
+
+class PullTree(Protocol):
+    """The maintainer's git repository (adapters/git/pullrepo.py)."""
+
+    @property
+    def path(self) -> str: ...
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit `ref` names, or None."""
+        ...
+
+    def tag(self, name: str) -> TagInfo | None: ...
+
+    def default_tag(self) -> str | None:
+        """The newest tag that is not a mainline tag, by tag date."""
+        ...
+
+    def default_base(self, tip: str, upstream_ref: str | None) -> str | None:
+        """Where the pull request starts: the merge-base with upstream_ref, else the newest
+        mainline tag below `tip`."""
+        ...
+
+    def verify_tag(self, name: str) -> tuple[bool, str]:
+        """`git verify-tag`: success, and what it said."""
+        ...
+
+    def remote_tag(self, url: str, name: str) -> str | None:
+        """What refs/tags/<name> is at `url` (`git ls-remote`), or None."""
+        ...
+
+    def request_pull(self, base: str, url: str, tag: str) -> str:
+        """`git request-pull <base> <url> <tag>` output, byte for byte."""
+        ...
+
+    def commits(self, base: str, tip: str) -> list[CommitInfo]:
+        """base..tip without merges, oldest first, with patch-ids and files."""
+        ...
+
+    def mainline_tags_at(self, commit: str) -> tuple[str, ...]: ...
+
+    def missing_commits(self, prefixes: Collection[str]) -> frozenset[str]:
+        """The abbreviated hashes that name no commit in the repository."""
+        ...
+
+    def not_in(self, shas: Sequence[str], ref: str) -> list[str] | None:
+        """Which of `shas` `ref` does not contain; None if `ref` does not exist."""
+        ...
+
+    def upstream_equivalents(self, upstream: str, head: str) -> dict[str, str]:
+        """head's commits (not in upstream) that upstream has under another id:
+        sha -> how it was found (`git cherry`, then subject + author)."""
+        ...
+
+
+class PullStore(Protocol):
+    """Pull-request drafts and recorded debt totals (adapters/sql/pulls.py)."""
+
+    def save_draft(self, draft: PullDraft) -> int: ...
+    def draft(self, draft_id: int) -> StoredDraft | None: ...
+    def drafts(self) -> list[StoredDraft]: ...
+    def mark_sent(self, draft_id: int, at: datetime, ref: str) -> None: ...
+    def mark_merged(self, draft_id: int, merged: PullMerged) -> None: ...
+    def record_debt(self, tree: str, branch: str, at: datetime,
+                    counts: Mapping[str, int]) -> None: ...
+    def debt_history(self, tree: str, branch: str) -> list[tuple[datetime, dict[str, int]]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PullMail:
+    """One message to send. `key` makes sending idempotent (conventions.md §3)."""
+
+    key: str
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    body: str
+
+
+class PullMailer(Protocol):
+    """Sends a pull request mail; the outbox (mail issue) will implement it for real."""
+
+    def send(self, mail: PullMail) -> str:
+        """Send (or queue) `mail`; return its Message-ID. Raises if nothing was sent."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRequestSpec:
+    title: str
+    description: str
+    source_branch: str
+    target_branch: str
+    labels: tuple[str, ...] = ()
+    source_project: str | None = None  # a fork; None: the target project itself
+
+
+class MergeRequests(Protocol):
+    """A GitLab project's merge requests (adapters/forge/gitlab.py); async, off the loop."""
+
+    async def existing(self, project: str, source_branch: str,
+                       target_branch: str) -> list[MergeRequestInfo]:
+        """Open merge requests between these branches, with pipelines and approvals."""
+        ...
+
+    async def create(self, project: str, spec: MergeRequestSpec) -> MergeRequestInfo: ...

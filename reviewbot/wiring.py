@@ -1,14 +1,28 @@
-"""Builds adapters from settings: shared by the CLI commands and the daemon."""
+"""The composition root: builds adapters and the backlog context from settings.
+
+Shared by the CLI commands and the daemon, so both wire reviewbot the same way.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
+from reviewbot.adapters.sources.epoch import EpochReader
+from reviewbot.adapters.sql.actions import SqlActions
+from reviewbot.adapters.sql.queries import SqlBacklogReader
+from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+from reviewbot.adapters.sql.store import SqlStore
+from reviewbot.adapters.sql.trees import SqlTrees
 from reviewbot.config import DEFAULT_LORE_BACKFILL, Settings, SourceSettings, TreeSettings
 from reviewbot.ports import Source, Tree
+from reviewbot.service.context import BacklogContext
+from reviewbot.service.refresh import RefreshReport, refresh
 
 
 class SourceError(ValueError):
@@ -129,3 +143,88 @@ def policy_dir(conf: Settings, env: Mapping[str, str]) -> Path | None:
     if configured is not None:
         return configured
     return DEFAULT_POLICY_DIR if DEFAULT_POLICY_DIR.is_dir() else None
+
+
+# -- the composition root ----------------------------------------------------------------
+
+class ContextError(ValueError):
+    """Policies, MAINTAINERS or the mailmap cannot be read; the message says which and why."""
+
+
+def backlog_context(conf: Settings, env: Mapping[str, str]) -> BacklogContext:
+    """The backlog context from the settings: policies, MAINTAINERS (read lazily), mailmap.
+
+    MAINTAINERS comes from the settings' `maintainers` (else $REVIEWBOT_MAINTAINERS); the
+    policies from policy_dir() (else the built-in default policy). Without MAINTAINERS
+    nothing is routed: statuses use the default policy and nobody counts as a maintainer.
+    """
+    from reviewbot.adapters.kernel.maintainers_file import LazyMaintainers, MaintainersSource
+    from reviewbot.adapters.kernel.policy_files import load_policies
+    from reviewbot.core.maintainers.people import mailmap_aliases
+    from reviewbot.core.maintainers.recipients import parse_mailmap
+    from reviewbot.core.maintainers.sections import MaintainersError
+    from reviewbot.core.policy.model import Policy, PolicySet
+    from reviewbot.core.policy.schema import PolicyError
+
+    try:
+        directory = policy_dir(conf, env)
+        policies = load_policies(directory) if directory else PolicySet(Policy())
+    except (ValueError, PolicyError) as exc:
+        raise ContextError(f"policies: {exc}") from exc
+    where = conf.maintainers or env.get("REVIEWBOT_MAINTAINERS")
+    if where:
+        try:
+            source = MaintainersSource.from_path(where, mailmap=conf.mailmap)
+        except MaintainersError as exc:
+            raise ContextError(f"MAINTAINERS: {exc}") from exc
+        return BacklogContext(policies, LazyMaintainers(source))
+    mailmap: dict[str, str] = {}
+    if conf.mailmap:
+        try:
+            text = conf.mailmap.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise ContextError(f"mailmap {conf.mailmap}: {exc.strerror}") from exc
+        mailmap = mailmap_aliases(parse_mailmap(text).addresses)
+    return BacklogContext(policies, None, mailmap)
+
+
+@dataclass
+class App:
+    """The storage adapters and the backlog context that the daemon owns for its lifetime
+    and every command builds the same way (build_app)."""
+
+    settings: Settings
+    engine: Engine
+    store: SqlStore
+    series: SqlSeriesStore
+    reader: SqlBacklogReader
+    actions: SqlActions
+    trees: SqlTrees
+    ctx: BacklogContext
+
+    def refresh(self) -> RefreshReport:
+        return refresh(self.series, self.ctx)
+
+    def raw_reader(self) -> EpochReader:
+        return EpochReader(self.store.raw_locations())
+
+    def reparse_needed(self) -> bool:
+        """An upgrade (migration 0005) asked for every message to be derived again."""
+        return self.store.meta("reparse_needed") == "1"
+
+
+def build_app(conf: Settings, url: str, env: Mapping[str, str],
+              ctx: BacklogContext | None = None) -> App:
+    """Open (and migrate) the database at `url`; build the adapters and the context.
+
+    Raises sqlalchemy's errors, MigrationsNotFound and ContextError for the caller
+    (the CLI or the daemon) to report.
+    """
+    from reviewbot.adapters.sql import migrate
+    from reviewbot.adapters.sql.store import make_engine
+
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    return App(conf, engine, SqlStore(engine, raw_codec=conf.raw_codec),
+               SqlSeriesStore(engine), SqlBacklogReader(engine), SqlActions(engine),
+               SqlTrees(engine), ctx or backlog_context(conf, env))

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql import migrate as sqlmigrate
+from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.cli import main
 from reviewbot.core.mail.parse import MalformedMessage
@@ -208,7 +209,8 @@ def fresh_sqlite(sqlite_template: Path, tmp_path: Path) -> Iterator[SqlStore]:
 
 
 def snapshot(store: SqlStore) -> dict[str, object]:
-    """Everything ingest and reassembly derive, independent of row ids and insert order."""
+    """Everything ingest and refreshes derive, independent of row ids, component ids and
+    insert order."""
     with store.engine.connect() as conn:
         def rows(sql: str) -> list[tuple[object, ...]]:
             return sorted(tuple(r) for r in conn.exec_driver_sql(sql))
@@ -217,10 +219,7 @@ def snapshot(store: SqlStore) -> dict[str, object]:
             "messages": rows("SELECT message_id, sha256, deleted, duplicates, parsed FROM message"),
             "duplicates": rows("SELECT message_id, sha256 FROM duplicate"),
             "quarantine": rows("SELECT sha256, reason FROM quarantine"),
-            "series": rows("SELECT series_id, digest, state FROM series"),
-            "patches": rows("SELECT series_id, idx, message_id, files FROM series_patch"),
-            "trailers": rows("SELECT series_id, patch_idx, pos, kind, email FROM series_trailer"),
-            "members": rows("SELECT message_id, series_id FROM series_member"),
+            "series": sorted(repr(r) for r in SqlSeriesStore(store.engine).records()),
         }
 
 

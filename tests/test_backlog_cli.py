@@ -135,7 +135,7 @@ class TestQueue:
     def test_unknown_subsystem(self, cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
         """A name no stored series routes to is a clear error."""
         code, _, err = run(capsys, "--config", cfg, "queue", "--subsystem", "NO SUCH THING")
-        assert code == 1 and "no stored series belongs to subsystem 'NO SUCH THING'" in err
+        assert code == 1 and "no MAINTAINERS section or list is called 'NO SUCH THING'" in err
 
     def test_without_maintainers_subsystem_queries_say_so(
             self, db_url: str, small_epoch: Path, tmp_path: Path,

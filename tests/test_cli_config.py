@@ -65,7 +65,7 @@ def test_example_config_parses() -> None:
     s = load(str(example), {})
     assert [(x.list_name, x.kind) for x in s.sources] == [("linux-rdma", "epoch"),
                                                          ("netdev", "lore")]
-    assert s.poll_interval == 300 and s.raw_codec == "identity"
+    assert s.poll_interval == 300 and s.raw_codec == "zlib"
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -16,8 +18,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import reviewbot.adapters.sql.backlogtables
+import reviewbot.adapters.sql.outbox
+import reviewbot.adapters.sql.pulls
+import reviewbot.adapters.sql.seriestables
 import reviewbot.adapters.sql.trees  # noqa: F401  (the models compared below)
 from reviewbot.adapters.sql import migrate as sqlmigrate
+from reviewbot.adapters.sql.codec import unpack_raw
+from reviewbot.adapters.sql.queries import SqlBacklogReader
+from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.adapters.sql.tables import MessageRow
 from reviewbot.core.model import (
@@ -25,15 +33,10 @@ from reviewbot.core.model import (
     Message,
     MessageId,
     MessageKind,
-    Series,
-    SeriesId,
-    SeriesPatch,
     Subject,
-    Trailer,
-    TrailerKind,
 )
-from reviewbot.core.series.assemble import Assembly
-from reviewbot.ports import Parsed, RawMail, Rejected, Removal
+from reviewbot.ports import BatchOutcome, ComponentResult, Parsed, RawMail, Rejected, Removal
+from tests.live import live_messages, refresher
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -57,31 +60,9 @@ def put(store: SqlStore, items: list[Parsed], *, cursor: str = "c", rejected: li
                              rejected=rejected or [], removals=removals or [])
 
 
-def series(root: str, *, superseded_by: str | None = None, n: int = 2,
-           trailers: tuple[Trailer, ...] = ()) -> Series:
-    patches = tuple(SeriesPatch(i, MessageId(f"{root}.{i}"), f"[PATCH {i}/{n}] part {i}",
-                                (f"drivers/x{i}.c",), f"{i:040x}", trailers)
-                    for i in range(1, n + 1))
-    return Series(series_id=SeriesId(root), title=f"title {root}", version=2, total=n + 1,
-                  author_name="A", author_email="a@example.org", date=T0,
-                  cover_message_id=MessageId(root), patches=patches, missing=(n + 1,),
-                  members=tuple(sorted([MessageId(root), *(p.message_id for p in patches)])),
-                  revisions=(SeriesId("old"), SeriesId(root)),
-                  superseded_by=SeriesId(superseded_by) if superseded_by else None,
-                  revision_link="change-id" if superseded_by else None)
-
-
-def assembly(*ss: Series) -> Assembly:
-    return Assembly(series=ss, series_of={m: s.series_id for s in ss for m in s.members})
-
-
 def count(store: SqlStore, table: str) -> int:
     with store.engine.connect() as conn:
         return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
-
-
-REVIEW = Trailer(TrailerKind.REVIEWED_BY, "R", "r@example.org", "R <r@example.org>",
-                 "for the DT part", MessageId("reply@x"))
 
 
 class TestSchema:
@@ -91,30 +72,24 @@ class TestSchema:
             diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
         assert diff == []
 
-
-    def test_0002_keeps_rows_written_by_0001_readable(self, empty_engine: Engine) -> None:
-        """Rows 0001 wrote (all zlib) read back unchanged after upgrading; downgrading
-        compresses the rows stored as-is, so 0001 code could read them again."""
-        old_raw, new_raw = b"Message-ID: <old@x>\n\nold", b"Message-ID: <new@x>\n\nnew"
-        sqlmigrate.upgrade(empty_engine, "0001")
-        row = {"list_name": "l", "origin": "o", "received": None, "date": T0, "subject": "s",
-               "from_email": "f", "parsed": "{}", "codec": 1, "deleted": False,
-               "duplicates": 0}
+    def test_0005_keeps_raw_mail_and_asks_for_a_reparse(self, empty_engine: Engine) -> None:
+        """Mail stored before the live core keeps its bytes; the parsed form is re-derived
+        once (the database says so until a reparse ran)."""
+        old_raw = b"Message-ID: <old@x>\n\nold"
+        sqlmigrate.upgrade(empty_engine, "0004")
         with empty_engine.begin() as conn:
             conn.execute(sa.text(
-                "INSERT INTO message (message_id, list_name, sha256, raw, origin, date, subject,"
-                " from_email, parsed, codec, deleted, duplicates) VALUES (:mid, :list_name,"
-                " :sha, :raw, :origin, :date, :subject, :from_email, :parsed, :codec, :deleted,"
-                " :duplicates)"),
-                {**row, "mid": "old@x", "sha": "1", "raw": zlib.compress(old_raw)})
+                "INSERT INTO message (message_id, list_name, sha256, raw, raw_codec, origin,"
+                " date, subject, from_email, parsed, codec, deleted, duplicates) VALUES"
+                " ('old@x', 'l', '1', :raw, 'zlib', 'o', :date, 's', 'f', '{}', 1, :f, 0)"),
+                {"raw": zlib.compress(old_raw), "date": T0, "f": False})
         sqlmigrate.upgrade(empty_engine)
         store = SqlStore(empty_engine)
-        put(store, [Parsed(RawMail(new_raw, "o", None), msg("new@x"), "2")])
-        assert sorted(r.raw for rows in store.stored_raw(10) for r in rows) == [new_raw, old_raw]
-        sqlmigrate.downgrade(empty_engine, "0001")
-        with empty_engine.connect() as conn:
-            raws = conn.exec_driver_sql("SELECT raw FROM message ORDER BY id").scalars().all()
-        assert [zlib.decompress(r) for r in raws] == [old_raw, new_raw]
+        assert store.meta("reparse_needed") == "1"
+        assert [r.raw for rows in store.stored_raw(10) for r in rows] == [old_raw]
+
+    def test_a_fresh_database_needs_no_reparse(self, store: SqlStore) -> None:
+        assert store.meta("reparse_needed") is None
 
 
 class TestMessages:
@@ -122,16 +97,16 @@ class TestMessages:
         """A +02:00 Date is stored as UTC and read back timezone-aware."""
         local = datetime(2025, 3, 4, 7, 6, 7, tzinfo=timezone(timedelta(hours=2)))
         put(store, [parsed("d@x", date=local)])
-        [m] = store.live_messages()
+        [m] = live_messages(store)
         assert m.date == T0 and m.date.tzinfo is not None and m.date.utcoffset() == timedelta(0)
         with store.engine.connect() as conn:
             received = conn.execute(sa.select(MessageRow.received)).scalar_one()  # type: ignore[call-overload]
         assert received == T0 and received.tzinfo is not None
 
     def test_raw_kept_byte_for_byte(self, store: SqlStore) -> None:
-        """By default the raw column holds the exact bytes, and sha256 names them."""
+        """With raw_codec="identity" the raw column holds the exact bytes; sha256 names them."""
         p = parsed("raw@x", body=b"\xff\xfe odd bytes \r\n")
-        put(store, [p])
+        put(SqlStore(store.engine, raw_codec="identity"), [p])
         with store.engine.connect() as conn:
             raw, codec, sha = conn.exec_driver_sql(
                 "SELECT raw, raw_codec, sha256 FROM message").one()
@@ -139,11 +114,12 @@ class TestMessages:
         assert sha == hashlib.sha256(p.mail.raw).hexdigest()
 
     def test_zlib_codec_round_trips_and_mixes(self, store: SqlStore) -> None:
-        """raw_codec="zlib" compresses new rows; reads honour each row's own codec."""
-        zipped = SqlStore(store.engine, raw_codec="zlib")
+        """raw_codec="zlib" (the default) compresses new rows; reads honour each row's own
+        codec."""
+        plain_store = SqlStore(store.engine, raw_codec="identity")
         plain, packed = parsed("plain@x", b"a" * 5000), parsed("zip@x", b"b" * 5000)
-        put(store, [plain])
-        put(zipped, [packed])
+        put(plain_store, [plain])
+        put(store, [packed])
         with store.engine.connect() as conn:
             raw = conn.exec_driver_sql(
                 "SELECT raw FROM message WHERE raw_codec = 'zlib'").scalar_one()
@@ -188,93 +164,123 @@ class TestMessages:
         assert put(store, [], rejected=[bad]).quarantined == 1
         assert put(store, [], rejected=[bad]).quarantined == 0
         with store.engine.connect() as conn:
-            reason, stored = conn.exec_driver_sql("SELECT reason, raw FROM quarantine").one()
-        assert reason == "no Message-ID header" and bytes(stored) == raw
+            reason, stored, codec = conn.exec_driver_sql(
+                "SELECT reason, raw, raw_codec FROM quarantine").one()
+        assert reason == "no Message-ID header" and unpack_raw(stored, codec) == raw
 
     def test_deletion_marks_deleted_and_keeps_raw(self, store: SqlStore) -> None:
         """A Removal hides the message from reassembly but keeps its row and bytes."""
         put(store, [parsed("gone@x"), parsed("stays@x")])
         out = put(store, [], removals=[Removal(MessageId("gone@x"), None, "test")])
         assert out.deleted == 1
-        assert [m.message_id for m in store.live_messages()] == ["stays@x"]
+        assert [m.message_id for m in live_messages(store)] == ["stays@x"]
         assert count(store, "message") == 2
         assert put(store, [], removals=[Removal(MessageId("gone@x"), None, "t")]).deleted == 0
 
     def test_deletion_of_a_duplicate_copy_keeps_the_message(self, store: SqlStore) -> None:
         """Removing one extra copy (by its bytes) leaves the kept copy live."""
-        first, second = parsed("two@x", b"1"), parsed("two@x", b"2")
-        put(store, [first, second])
-        out = put(store, [], removals=[Removal(MessageId("two@x"), second.sha256, "t")])
-        assert out.deleted == 0 and len(store.live_messages()) == 1
+        kept, extra = sorted((parsed("two@x", b"1"), parsed("two@x", b"2")),
+                             key=lambda p: p.sha256)
+        put(store, [kept, extra])
+        out = put(store, [], removals=[Removal(MessageId("two@x"), extra.sha256, "t")])
+        assert out.deleted == 0 and len(live_messages(store)) == 1
 
-    def test_new_messages_make_assembly_stale(self, store: SqlStore) -> None:
-        """Storing something new flags reassembly; saving an assembly clears it."""
-        assert not store.assembly_stale()
-        put(store, [parsed("a@x")])
-        assert store.assembly_stale()
-        store.save_assembly(assembly(), {})
-        assert not store.assembly_stale()
-        put(store, [parsed("a@x")])
-        assert not store.assembly_stale()
+    def test_mail_kept_by_reference_stores_no_bytes(self, store: SqlStore) -> None:
+        """An epoch's mail keeps its blob reference, and where the epoch lives now."""
+        p = parsed("ref@x")
+        by_ref = Parsed(RawMail(p.mail.raw, "epoch:l/0#" + "ab" * 20, T0, by_reference=True),
+                        p.message, p.sha256)
+        store.store_batch(list_name="l", source_key="k", cursor="c", parsed=[by_ref],
+                          rejected=[], removals=[], locations={"epoch:l/0": "/srv/l/0.git"})
+        with store.engine.connect() as conn:
+            raw, origin = conn.exec_driver_sql("SELECT raw, origin FROM message").one()
+        assert (raw, origin) == (None, "epoch:l/0#" + "ab" * 20)
+        assert store.raw_locations() == {"epoch:l/0": "/srv/l/0.git"}
+        [row] = [r for rows in store.stored_raw(10) for r in rows]
+        assert (row.raw, row.origin) == (None, "epoch:l/0#" + "ab" * 20)
 
 
-class TestSeries:
-    def test_series_round_trip(self, store: SqlStore) -> None:
-        """A saved series loads back equal, found by any member's Message-ID, with <> or not."""
-        s = series("root@x", trailers=(REVIEW,))
-        store.save_assembly(assembly(s), {s.series_id: "reviewed"})
-        assert store.series_for("root@x.2") == (s, "reviewed")
-        assert store.series_for("<root@x>") == (s, "reviewed")
-        assert store.series_for("nobody@x") is None
+def note(mid: str) -> Parsed:
+    """A mail that is no posting (postings with one title and sender share a family)."""
+    p = parsed(mid, mid.encode())
+    return Parsed(p.mail, replace(p.message, kind=MessageKind.OTHER), p.sha256)
 
-    def test_resaving_the_same_assembly_writes_nothing(self, store: SqlStore) -> None:
-        """Unchanged series are not rewritten (digest match); a changed one is."""
-        a, b = series("a@x"), series("b@x")
-        states = {a.series_id: "new", b.series_id: "new"}
-        store.save_assembly(assembly(a, b), states)
-        writes: list[str] = []
 
-        def spy(conn: object, cursor: object, statement: str, *args: object) -> None:
-            if statement.lstrip().upper().startswith(("INSERT INTO SERIES", "DELETE FROM SERIES")):
-                writes.append(statement.split("(")[0].split(" WHERE")[0])
+def reply(mid: str, parent: str) -> Parsed:
+    p = parsed(mid)
+    m = replace(p.message, in_reply_to=MessageId(parent), references=(MessageId(parent),),
+                kind=MessageKind.REPLY, subject=Subject(raw="Re: x", title="x", is_reply=True))
+    return Parsed(p.mail, m, p.sha256)
 
-        sa.event.listen(store.engine, "before_cursor_execute", spy)
-        try:
-            store.save_assembly(assembly(a, b), states)
-            assert writes == []
-            store.save_assembly(assembly(a, b), {**states, b.series_id: "under review"})
-            assert writes != []
-        finally:
-            sa.event.remove(store.engine, "before_cursor_execute", spy)
-        assert store.series_for("b@x") == (b, "under review")
-        assert store.series_for("a@x") == (a, "new")
 
-    def test_vanished_series_are_removed(self, store: SqlStore) -> None:
-        """A series absent from the new assembly disappears with its patches and members."""
-        a, b = series("a@x"), series("b@x")
-        store.save_assembly(assembly(a, b), {a.series_id: "new", b.series_id: "new"})
-        store.save_assembly(assembly(a), {a.series_id: "new"})
-        assert store.series_for("b@x.1") is None
-        assert count(store, "series") == 1 and count(store, "series_patch") == 2
+def comps(store: SqlStore) -> dict[str, tuple[int, bool]]:
+    """message -> (its component, whether that component is dirty)."""
+    with store.engine.connect() as conn:
+        return {r[0]: (r[1], bool(r[2])) for r in conn.exec_driver_sql(
+            "SELECT m.message_id, m.comp, c.dirty FROM message m JOIN component c"
+            " ON c.id = m.comp")}
 
-    def test_queue_lists_open_series_only(self, store: SqlStore) -> None:
-        """Superseded and applied series are not in the queue."""
-        old, new, done = series("old@x", superseded_by="new@x"), series("new@x"), series("d@x")
-        store.save_assembly(assembly(old, new, done), {
-            old.series_id: "superseded", new.series_id: "new", done.series_id: "applied"})
-        assert [e.series_id for e in store.queue()] == ["new@x"]
-        [entry] = store.queue()
-        assert (entry.version, entry.patch_count, entry.total) == (2, 2, 3)
+
+class TestThreadComponents:
+    def test_a_reply_joins_its_parent_whichever_comes_first(self, store: SqlStore) -> None:
+        """A reply stored before its parent waits in a placeholder; the parent joins it."""
+        put(store, [reply("r@x", "p@x")])
+        put(store, [note("other@x")])
+        put(store, [note("p@x")])
+        got = comps(store)
+        assert got["r@x"][0] == got["p@x"][0] != got["other@x"][0]
+        with store.engine.connect() as conn:  # the placeholder went once p@x arrived
+            assert conn.exec_driver_sql("SELECT count(*) FROM thread_key WHERE key = 'p@x'"
+                                        ).scalar_one() == 0
+
+    def test_a_message_joining_two_threads_merges_them(self, store: SqlStore) -> None:
+        """One reply citing two threads merges their components into one, dirty."""
+        put(store, [note("a@x"), note("b@x")])
+        assert comps(store)["a@x"][0] != comps(store)["b@x"][0]
+        both = reply("ab@x", "a@x")
+        both = Parsed(both.mail, replace(both.message, references=(MessageId("b@x"),
+                                                                   MessageId("a@x"))),
+                      both.sha256)
+        put(store, [both])
+        got = comps(store)
+        assert got["a@x"] == got["b@x"] == got["ab@x"] and got["a@x"][1] is True
+        assert count(store, "component") == 1
+
+    def test_a_deletion_makes_its_component_dirty(self, store: SqlStore) -> None:
+        put(store, [parsed("d@x")])
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE component SET dirty = false")
+        put(store, [], removals=[Removal(MessageId("d@x"), None, "t")])
+        assert comps(store)["d@x"][1] is True
+
+
+class TestRefreshWrites:
+    def test_a_stale_generation_is_not_written(self, store: SqlStore) -> None:
+        """A refresh computed before a batch changed the component leaves it dirty."""
+        put(store, [parsed("s@x")])
+        series_store = SqlSeriesStore(store.engine)
+        [dirty] = series_store.dirty_components(100)
+        put(store, [reply("late@x", "s@x")])  # the component moves on meanwhile
+        assert series_store.save_components([ComponentResult(dirty.comp, dirty.gen, ())],
+                                            {}) == set()
+        assert series_store.dirty_components(100)[0].gen > dirty.gen
+
+    def test_refreshed_series_are_found_by_any_member(self, store: SqlStore) -> None:
+        put(store, [parsed("root@x"), reply("rr@x", "root@x")])
+        refresher(store)()
+        reader = SqlBacklogReader(store.engine)
+        assert reader.find_series("<rr@x>") == reader.find_series("root@x") == "root@x"
+        assert reader.find_series("nobody@x") is None
+        assert SqlSeriesStore(store.engine).dirty_components(100) == []
 
     def test_stats_counts_everything(self, store: SqlStore) -> None:
         """stats() reports messages, series, patches, quarantined and more."""
         put(store, [parsed("a@x"), parsed("a@x", b"other")])
-        s = series("s@x")
-        store.save_assembly(assembly(s), {s.series_id: "new"})
-        stats = store.stats()
+        refresher(store)()
+        stats = SqlBacklogReader(store.engine).stats()
         assert {k: stats[k] for k in ("messages", "duplicates", "quarantined", "series",
                                       "patches", "open")} == {
-            "messages": 1, "duplicates": 1, "quarantined": 0, "series": 1, "patches": 2,
+            "messages": 1, "duplicates": 1, "quarantined": 0, "series": 1, "patches": 1,
             "open": 1}
         assert stats["cursors"] == {"k": "c"}
 
@@ -289,25 +295,47 @@ def test_sqlite_runs_in_wal_mode(store: SqlStore) -> None:
         assert sa.inspect(conn).has_table("message")
 
 
-def test_a_concurrent_writer_is_not_an_error(store: SqlStore,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """If another process stores the same Message-ID mid-batch, the batch retries cleanly."""
+def test_a_concurrent_writer_waits_for_the_batch(store: SqlStore,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer storing the same Message-ID mid-batch waits for the batch's lock
+    (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), then finds it stored."""
     from reviewbot.adapters.sql import store as sqlstore
 
     other = SqlStore(sa.create_engine(store.engine.url))
     real_chunks = sqlstore.chunks
-    raced: list[bool] = []
+    raced: list[threading.Thread] = []
+    theirs: list[BatchOutcome] = []
 
     def racing_chunks(seq: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
         yield from real_chunks(seq, n)
         if not raced:  # right after our existence check, before our INSERT
-            raced.append(True)
-            other.store_batch(list_name="l", source_key="other", cursor="x",
-                              parsed=[parsed("race@x")], rejected=[], removals=[])
+            raced.append(threading.Thread(target=lambda: theirs.append(other.store_batch(
+                list_name="l", source_key="other", cursor="x", parsed=[parsed("race@x")],
+                rejected=[], removals=[]))))
+            raced[0].start()
 
     monkeypatch.setattr(sqlstore, "chunks", racing_chunks)
     out = put(store, [parsed("race@x"), parsed("mine@x")])
+    raced[0].join(timeout=30)
     other.engine.dispose()
-    assert raced and (out.new, out.duplicates) == (1, 1)
-    assert {m.message_id for m in store.live_messages()} == {"race@x", "mine@x"}
-    assert store.get_cursor("k") == "c"
+    assert (out.new, out.duplicates) == (2, 0)
+    assert [(o.new, o.duplicates) for o in theirs] == [(0, 1)]
+    assert {m.message_id for m in live_messages(store)} == {"race@x", "mine@x"}
+    assert store.get_cursor("k") == "c" and store.get_cursor("other") == "x"
+
+
+def test_of_two_copies_the_same_one_is_kept_whichever_came_first(store: SqlStore,
+                                                                  fresh_sqlite: SqlStore) -> None:
+    """Two copies (other bytes) of one Message-ID: the message is the copy with the smaller
+    sha256 and the other a duplicate, in any arrival order, so daemons that see copies in
+    different orders store the same thing."""
+    first, second = parsed("two@x", b"copy one"), parsed("two@x", b"copy two")
+    small, large = sorted((first, second), key=lambda p: p.sha256)
+    put(store, [large])
+    put(store, [small])
+    put(fresh_sqlite, [small, large])
+    for s in (store, fresh_sqlite):
+        with s.engine.connect() as conn:
+            kept, dups = conn.exec_driver_sql("SELECT sha256, duplicates FROM message").one()
+            extra = conn.exec_driver_sql("SELECT sha256 FROM duplicate").scalars().all()
+        assert (kept, dups, extra) == (small.sha256, 1, [large.sha256])

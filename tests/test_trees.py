@@ -24,10 +24,12 @@ import pytest
 
 from reviewbot.adapters.git.tree import GitTree
 from reviewbot.adapters.sql import locks
+from reviewbot.adapters.sql.queries import SqlBacklogReader
 from reviewbot.adapters.sql.store import SqlStore, make_engine
-from reviewbot.adapters.sql.trees import SqlTrees, commit_matches
+from reviewbot.adapters.sql.trees import SqlTrees
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.cli import main
+from reviewbot.core.backlog.events import commit_matches
 from reviewbot.core.mail.parse import parse_message
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
 from reviewbot.core.series.assemble import assemble
@@ -35,6 +37,7 @@ from reviewbot.daemon import Daemon, TreePoller
 from tests.applied_build import CommitSpec, fast_import, parse_diff, tree_states
 from tests.corpus import read_corpus
 from tests.epochs import make_epoch
+from tests.live import refresher
 from tests.sqlfixtures import BACKENDS
 
 pytestmark = pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
@@ -139,9 +142,18 @@ def stored(db: str) -> list[tuple[Any, ...]]:
 
 
 def matches(db: str) -> dict[SeriesId, list[Any]]:
+    """Per series, the commits its replayed history now holds (as the standing saw them)."""
     engine = make_engine(db)
     try:
-        return commit_matches(engine)
+        reader = SqlBacklogReader(engine)
+        with engine.connect() as conn:
+            sids = conn.exec_driver_sql("SELECT series_id FROM series").scalars().all()
+        out: dict[SeriesId, list[Any]] = {}
+        for sid, h in reader.histories(sids).items():
+            found = commit_matches(h.series, h.commits)
+            if found:
+                out[sid] = found
+        return out
     finally:
         engine.dispose()
 
@@ -352,7 +364,7 @@ def test_tree_loops_poll_on_their_interval_and_stop_cleanly(
     tree = _Counting(GitTree(str(repo), ("main",)), holder)
     holder.append(Daemon(store, [], locks.for_engine(store.engine), Notifier({}),
                          tree_pollers=[TreePoller(tree, interval=0.01)],
-                         trees=SqlTrees(store.engine)))
+                         trees=SqlTrees(store.engine), refresher=refresher(store)))
     try:
         assert asyncio.run(asyncio.wait_for(holder[0].run(), 60)) == 0
     finally:
@@ -376,7 +388,7 @@ def test_serving_polls_a_tree_once_every_list_caught_up(
     lists = [Poller("linux-rdma", EpochSource("linux-rdma", [corpus.epoch]), 3600)]
     holder.append(Daemon(store, lists, locks.for_engine(store.engine), Notifier({}),
                          tree_pollers=[TreePoller(tree, interval=0.01)],
-                         trees=SqlTrees(store.engine)))
+                         trees=SqlTrees(store.engine), refresher=refresher(store)))
     try:
         assert asyncio.run(asyncio.wait_for(holder[0].run(), 60)) == 0
     finally:

@@ -17,7 +17,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from reviewbot import config
 from reviewbot.adapters.sql import migrate as sqlmigrate
 from reviewbot.adapters.sql.store import SqlStore, make_engine
-from reviewbot.core.model import Series
+from reviewbot.core.maintainers.sections import MaintainersError
+from reviewbot.core.model import SeriesId
+from reviewbot.service import reparse
+from reviewbot.service.context import BacklogContext
+from reviewbot.service.refresh import RefreshReport
+from reviewbot.wiring import App, ContextError, build_app
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ def settings(args: argparse.Namespace) -> config.Settings:
 
 
 def open_store(args: argparse.Namespace, *, upgrade: bool = True) -> SqlStore:
+    """The ingest store alone (for `db upgrade` and `db current`)."""
     conf = settings(args)
     url = conf.database(getattr(args, "db", None), os.environ)
     try:
@@ -47,20 +53,58 @@ def open_store(args: argparse.Namespace, *, upgrade: bool = True) -> SqlStore:
     return SqlStore(engine, raw_codec=conf.raw_codec)
 
 
-def find_series(store: SqlStore, text: str, *, noun: str = "message") -> tuple[Series, str]:
-    """The stored series holding the message `text` names (with or without <>), and its state.
+def open_app(args: argparse.Namespace, *, catch_up: bool = True,
+             ctx: BacklogContext | None = None) -> App:
+    """The database (migrated), its adapters and the backlog context, as the daemon builds
+    them. With `catch_up`, stored series are brought up to date first (after an upgrade,
+    a MAINTAINERS or policy change, or a daemon that was not running)."""
+    conf = settings(args)
+    url = conf.database(getattr(args, "db", None), os.environ)
+    try:
+        app = build_app(conf, url, os.environ, ctx)
+    except ContextError as exc:
+        raise CommandError(str(exc)) from exc
+    except (SQLAlchemyError, sqlmigrate.MigrationsNotFound, ValueError) as exc:
+        raise CommandError(f"cannot open database {url}: {exc}") from exc
+    if catch_up:
+        bring_up_to_date(app)
+    return app
+
+
+def bring_up_to_date(app: App) -> RefreshReport | None:
+    """Re-derive stored mail if an upgrade asked for it, then refresh dirty series."""
+    try:
+        if app.reparse_needed():
+            log.warning("re-deriving every stored mail after a schema upgrade (once)")
+            _, report = reparse(app.store, app.raw_reader(), refresher=app.refresh)
+            app.store.set_meta("reparse_needed", None)
+        else:
+            report = app.refresh()
+    except MaintainersError as exc:
+        raise CommandError(f"MAINTAINERS: {exc}") from exc
+    if report is not None and report.components:
+        log.info("%s", report.summary())
+    return report
+
+
+def find_series(app: App, text: str, *, noun: str = "message") -> SeriesId:
+    """The stored series holding the message `text` names (with or without <>).
 
     Raises a CommandError that tells an unknown id from a stored mail outside any series.
     """
     mid = text.strip().removeprefix("<").removesuffix(">")
-    found = store.series_for(mid)
-    if found is not None:
-        return found
-    if store.has_message(mid):
-        raise CommandError(f"<{mid}> is stored but belongs to no series "
-                           "(not a patch, cover letter or reply to one)")
+    sid = app.reader.find_series(mid)
+    if sid is not None:
+        return sid
+    raise CommandError(unknown_series(mid, app.reader.has_message(mid), noun))
+
+
+def unknown_series(mid: str, stored: bool, noun: str = "message") -> str:
+    if stored:
+        return (f"<{mid}> is stored but belongs to no series "
+                "(not a patch, cover letter or reply to one)")
     hint = " (give any Message-ID of the series)" if noun == "series" else ""
-    raise CommandError(f"unknown {noun} <{mid}>{hint}")
+    return f"unknown {noun} <{mid}>{hint}"
 
 
 def run_guarded(func: object) -> object:

@@ -1,20 +1,22 @@
-"""`reviewbot ingest`: read a source into the database, then reassemble series."""
+"""`reviewbot ingest`: read a source into the database, then bring its series up to date."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reviewbot.adapters.sql.store import SqlStore
-from reviewbot.commands.backlogctx import context
-from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
+from reviewbot.commands.db import CommandError, bring_up_to_date, open_app, run_guarded, settings
 from reviewbot.config import SourceSettings
+from reviewbot.core.policy.model import Policy, PolicySet
 from reviewbot.service import IngestReport, ingest
-from reviewbot.wiring import SourceError, build_source
+from reviewbot.service.context import BacklogContext
+from reviewbot.service.refresh import RefreshReport
+from reviewbot.wiring import App, ContextError, SourceError, backlog_context, build_source
 
 
 def _since(text: str) -> datetime:
@@ -71,8 +73,15 @@ class _Progress:
 
 def _run(args: argparse.Namespace) -> int:
     sources = _sources(args)
-    store = open_store(args)
-    for s in sources:
+    try:
+        ctx, broken = backlog_context(settings(args), os.environ), None
+    except ContextError as exc:
+        # Store the mail anyway; its series are brought up to date by the first command
+        # that has a working context (queries then name the problem).
+        ctx, broken = BacklogContext(PolicySet(Policy())), str(exc)
+        print(f"reviewbot: warning: series not routed: {exc}", file=sys.stderr)
+    app = open_app(args, catch_up=False, ctx=ctx)
+    for n, s in enumerate(sources):
         started = time.monotonic()
         with ExitStack() as stack:
             try:
@@ -83,25 +92,23 @@ def _run(args: argparse.Namespace) -> int:
                 stack.callback(source.close)
             progress = _Progress(f"{s.list_name} ({s.kind})") if sys.stderr.isatty() else None
             try:
-                report = ingest(source, store, list_name=s.list_name, progress=progress)
+                # Refresh once, after the last source: components often span lists.
+                last = n == len(sources) - 1 and broken is None
+                report = ingest(source, app.store, list_name=s.list_name, progress=progress,
+                                refresher=(lambda: _refresh(app)) if last else None)
             except (OSError, RuntimeError) as exc:  # EpochError and friends are RuntimeErrors
                 raise CommandError(f"{s.list_name}: {exc} (batches already stored are kept; "
                                    "run the same command again to resume)") from exc
             finally:
                 if progress is not None:
                     progress.done()
-        print(report.summary(time.monotonic() - started))
-    _route(args, store)
+            print(report.summary(time.monotonic() - started))
     return 0
 
 
-def _route(args: argparse.Namespace, store: SqlStore) -> None:
-    """Route the series to subsystems now, so queries find it done; never fails the ingest
-    (queries route again, and say why, when MAINTAINERS is missing or broken)."""
-    try:
-        context(args, store)
-    except CommandError as exc:
-        print(f"reviewbot: warning: series not routed: {exc}", file=sys.stderr)
+def _refresh(app: App) -> RefreshReport:
+    """Bring the series up to date (after any upgrade's re-derivation of stored mail)."""
+    return bring_up_to_date(app) or RefreshReport()
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -15,109 +15,49 @@ Message-ID of the series. `--at` records an action made earlier (default: now).
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from collections.abc import Callable
 
-from reviewbot.commands.backlogctx import context, now_or, parse_when
-from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded
-from reviewbot.core.backlog.assign import (
-    assignment_events,
-    claim_event,
-    open_load,
-    pick_reviewers,
-    release_event,
-)
-from reviewbot.core.backlog.events import EventKind, OverrideAction, SeriesEvent
-from reviewbot.core.model import Series
-from reviewbot.core.policy.model import address
-from reviewbot.service.backlog import track
-
-STATES = {"deferred": OverrideAction.DEFER, "rejected": OverrideAction.REJECT,
-          "archived": OverrideAction.ARCHIVE, "snoozed": OverrideAction.SNOOZE,
-          "open": OverrideAction.REOPEN}
+from reviewbot.commands.db import CommandError, open_app, run_guarded, unknown_series
+from reviewbot.commands.timeargs import now_or, parse_when
+from reviewbot.service import manual
+from reviewbot.service.manual import STATES, ActionDone, ActionRefused
+from reviewbot.service.queries import UnknownSeries
+from reviewbot.wiring import App
 
 
-def _who(text: str) -> str:
-    who = address(text)
-    if "@" not in who:
-        raise CommandError(f"{text!r} is not an email address")
-    return who
-
-
-def _series(args: argparse.Namespace) -> tuple[Series, object]:
-    store = open_store(args)
-    return find_series(store, args.series, noun="series")[0], store
-
-
-def _record(args: argparse.Namespace, events: list[SeriesEvent], what: str) -> int:
-    series, store = _series(args)
-    _, backlog = context(args, store)  # type: ignore[arg-type]
-    for e in events:
-        backlog.add_action(series.series_id, e)
-    print(f"{what} on <{series.series_id}> ({series.title})")
+def _act(args: argparse.Namespace, do: Callable[[App], ActionDone]) -> int:
+    app = open_app(args)
+    try:
+        done = do(app)
+    except ActionRefused as exc:
+        raise CommandError(str(exc)) from exc
+    except UnknownSeries as exc:
+        raise CommandError(unknown_series(args.series.strip("<> "),
+                                          exc.args[1] == "in no series", "series")) from exc
+    app.refresh()  # the series' standing reflects the action at once
+    print(done.summary())
     return 0
-
-
-def _when(args: argparse.Namespace) -> datetime:
-    return now_or(args.at)
 
 
 def _claim(args: argparse.Namespace) -> int:
-    who = _who(args.by)
-    return _record(args, [claim_event(who, _when(args))], f"{who} claimed")
+    return _act(args, lambda app: manual.claim(app.reader, app.actions, args.series, args.by,
+                                               now_or(args.at)))
 
 
 def _release(args: argparse.Namespace) -> int:
-    who = _who(args.by)
-    return _record(args, [release_event(who, _when(args), args.reason or "")],
-                   f"{who} released")
+    return _act(args, lambda app: manual.release(app.reader, app.actions, args.series,
+                                                 args.by, now_or(args.at), args.reason or ""))
 
 
 def _override(args: argparse.Namespace) -> int:
-    who, at = _who(args.by), _when(args)
-    action = STATES[args.state]
-    if action is OverrideAction.DEFER and args.until is not None:
-        action = OverrideAction.SNOOZE  # deferred to a date: wakes by itself
-    if action is OverrideAction.SNOOZE and args.until is None:
-        raise CommandError("--state snoozed needs --until DATE")
-    if args.until is not None and args.until <= at:
-        raise CommandError(f"--until {args.until:%Y-%m-%d %H:%M} is not after "
-                           f"{at:%Y-%m-%d %H:%M}")
-    event = SeriesEvent(at=at, kind=EventKind.OVERRIDE, actor=who, action=action,
-                        until=args.until if action is OverrideAction.SNOOZE else None,
-                        note=args.reason or "")
-    return _record(args, [event], f"{who}: {action.value}")
+    return _act(args, lambda app: manual.override(
+        app.reader, app.actions, args.series, args.by, now_or(args.at), args.state,
+        args.until, args.reason or ""))
 
 
 def _assign(args: argparse.Namespace) -> int:
-    at = _when(args)
-    by = _who(args.by) if args.by else "reviewbot"
-    if args.to:
-        who = _who(args.to)
-        event = SeriesEvent(at=at, kind=EventKind.ASSIGN, actor=by, target=who,
-                            note="assigned by hand")
-        return _record(args, [event], f"{who} assigned")
-    series, store = _series(args)
-    ctx, backlog = context(args, store)  # type: ignore[arg-type]
-    tracked = track(backlog, ctx, at)
-    mine = tracked.get(series.series_id)
-    if mine is None:
-        raise CommandError(f"<{series.series_id}> has no state as of {at:%Y-%m-%d %H:%M}")
-    taker = mine.routing.taker
-    pick = pick_reviewers(mine.policy, at, maintainers=taker.maintainers if taker else (),
-                          reviewers=taker.reviewers if taker else (),
-                          load=open_load(t.status for t in tracked.values()),
-                          author=series.author_email)
-    if not pick.reviewers:
-        skipped = "; ".join(f"{w}: {why}" for w, why in pick.skipped)
-        raise CommandError(f"nobody to assign: {pick.reason}"
-                           + (f" ({skipped})" if skipped else "")
-                           + ("" if taker else " (the series has no subsystem: is "
-                              "MAINTAINERS configured?)"))
-    for e in assignment_events(pick, at, by=by):
-        backlog.add_action(series.series_id, e)
-    print(f"{', '.join(pick.reviewers)} assigned on <{series.series_id}> ({series.title}): "
-          f"{pick.reason}")
-    return 0
+    return _act(args, lambda app: manual.assign(app.reader, app.actions, app.ctx, args.series,
+                                                now_or(args.at), by=args.by, to=args.to))
 
 
 def _common(p: argparse.ArgumentParser, by_required: bool = True) -> None:

@@ -14,11 +14,11 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from reviewbot.commands.backlogctx import NO_MAINTAINERS, add_as_of, context, now_or
-from reviewbot.commands.db import CommandError, open_store, run_guarded
+from reviewbot.commands.db import CommandError, open_app, run_guarded
+from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or
 from reviewbot.core.backlog.stats import Percentiles, SubsystemStats
 from reviewbot.core.model import SeriesId
-from reviewbot.service.backlog import Queue, Tracked, UnknownSubsystem, queue
+from reviewbot.service.queries import Entry, Queue, UnknownSubsystem, queue
 
 
 def _age(now: datetime, then: datetime) -> str:
@@ -34,18 +34,18 @@ def _days(span: timedelta | None) -> float | None:
     return round(span.total_seconds() / 86400, 2) if span is not None else None
 
 
-def _entry_json(sid: SeriesId, t: Tracked, now: datetime) -> dict[str, Any]:
-    s, st = t.series, t.status
+def _entry_json(e: Entry, now: datetime) -> dict[str, Any]:
+    s, st = e.summary, e.status
     return {
-        "series_id": sid, "title": s.title, "version": s.version,
-        "patches": len(s.patches), "total": s.total, "state": st.state.value,
+        "series_id": s.series_id, "title": s.title, "version": s.version,
+        "patches": s.patch_count, "total": s.total, "state": st.state.value,
         "author": {"name": s.author_name, "email": s.author_email},
         "date": s.date.isoformat(), "age_seconds": int((now - s.date).total_seconds()),
         "turn": st.turn.value, "waiting_on": list(st.waiting_on), "reason": st.reason,
         "since": st.since.isoformat(), "due": st.due.isoformat() if st.due else None,
         "assignees": list(st.assignees),
-        "subsystems": [r.section for r in t.routing.routes],
-        "taker": t.routing.taker.section if t.routing.taker else None,
+        "subsystems": [r.section for r in e.routing.routes],
+        "taker": e.routing.taker.section if e.routing.taker else None,
     }
 
 
@@ -76,18 +76,18 @@ def _pct_text(p: Percentiles) -> str:
 def _print_text(q: Queue, now: datetime) -> None:
     print(f"{'AGE':>5} {'VER':>3} {'PATCHES':>7}  {'STATE':<17} {'TURN':<10} {'TITLE':<60} "
           "AUTHOR")
-    for _sid, t in q.entries:
-        s, st = t.series, t.status
+    for e in q.entries:
+        s, st = e.summary, e.status
         title = s.title if len(s.title) <= 60 else s.title[:57] + "..."
         print(f"{_age(now, s.date):>5} {'v' + str(s.version):>3} "
-              f"{f'{len(s.patches)}/{s.total}':>7}  {st.state.value:<17} {st.turn.value:<10} "
+              f"{f'{s.patch_count}/{s.total}':>7}  {st.state.value:<17} {st.turn.value:<10} "
               f"{title:<60} {s.author_name or s.author_email}")
     ignored = f" ({q.ignored} more ignored by policy)" if q.ignored else ""
     print(f"{len(q.entries)} open series{ignored}")
     if q.stats is None:
         return
     fig = q.stats
-    titles = {sid: t.series.title for sid, t in q.entries}
+    titles = {e.summary.series_id: e.summary.title for e in q.entries}
     print(f"\n{q.subsystem} as of {now:%Y-%m-%d %H:%M} UTC")
     print("open by state: " + ", ".join(f"{k} {v}" for k, v in fig.open_by_state.items()))
     print("age since posting: " + ", ".join(f"{k} {v}" for k, v in fig.age_buckets.items()))
@@ -102,21 +102,20 @@ def _print_text(q: Queue, now: datetime) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    ctx, backlog = context(args, store)
+    app = open_app(args)
     now = now_or(args.as_of)  # the CLI is the shell: it may read the clock
-    if args.subsystem is not None and ctx.index is None:
+    if args.subsystem is not None and app.ctx.maintainers is None:
         raise CommandError(f"--subsystem {args.subsystem}: {NO_MAINTAINERS}")
     try:
-        q = queue(backlog, ctx, now, args.subsystem)
+        q = queue(app.reader, app.ctx, now, args.subsystem)
     except UnknownSubsystem as exc:
-        raise CommandError(f"no stored series belongs to subsystem {exc.args[0]!r} (give a "
-                           "MAINTAINERS section name, e.g. 'INFINIBAND SUBSYSTEM', or its "
-                           "list address)") from exc
+        raise CommandError(f"no MAINTAINERS section or list is called {exc.args[0]!r} (give "
+                           "a section name, e.g. 'INFINIBAND SUBSYSTEM', or its list "
+                           "address)") from exc
     if not args.json:
         _print_text(q, now)
         return 0
-    rows = [_entry_json(sid, t, now) for sid, t in q.entries]
+    rows = [_entry_json(e, now) for e in q.entries]
     if q.stats is None:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:

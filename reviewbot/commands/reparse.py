@@ -6,12 +6,12 @@ import argparse
 import sys
 import time
 
-from reviewbot.commands.db import open_store, run_guarded
+from reviewbot.commands.db import open_app, run_guarded
 from reviewbot.service import reparse
 
 
 def _run(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    app = open_app(args, catch_up=False)
     started = time.monotonic()
     tty = sys.stderr.isatty()
 
@@ -19,11 +19,16 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\rreparsed {n} mails ")
         sys.stderr.flush()
 
-    outcome, series = reparse(store, progress=progress if tty else None)
+    outcome, refreshed = reparse(app.store, app.raw_reader(),
+                                 progress=progress if tty else None, refresher=app.refresh)
+    app.store.set_meta("reparse_needed", None)
     if tty:
         sys.stderr.write("\r\x1b[K")
+    unreadable = (f", {outcome.unreadable} kept as they were (their epoch is not where the "
+                  "last ingest found it)" if outcome.unreadable else "")
+    series = refreshed.series if refreshed is not None else 0
     print(f"reparsed: {outcome.updated} updated, {outcome.recovered} recovered from quarantine, "
-          f"{outcome.quarantined} newly quarantined; {series} series "
+          f"{outcome.quarantined} newly quarantined{unreadable}; {series} series "
           f"in {time.monotonic() - started:.1f} s")
     return 0
 

@@ -9,9 +9,8 @@ import os
 
 from reviewbot.adapters.kernel.policy_files import PolicyStore
 from reviewbot.adapters.sql import locks
-from reviewbot.adapters.sql.trees import SqlTrees
 from reviewbot.adapters.system.systemd import Notifier
-from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
+from reviewbot.commands.db import CommandError, open_app, run_guarded, settings
 from reviewbot.config import Settings
 from reviewbot.core.policy.schema import PolicyError
 from reviewbot.daemon import Daemon, Poller, TreePoller
@@ -40,10 +39,12 @@ def build_daemon(args: argparse.Namespace) -> Daemon:
         pollers = [Poller(s.list_name, build_source(s), interval) for s in conf.sources]
     except SourceError as exc:
         raise CommandError(str(exc)) from exc
-    store = open_store(args)  # migrations run before READY=1 is ever sent
-    return Daemon(store=store, pollers=pollers, locks=locks.for_engine(store.engine),
+    # Migrations, an upgrade's re-derivation and the catch-up refresh all run before
+    # READY=1 is ever sent.
+    app = open_app(args)
+    return Daemon(store=app.store, pollers=pollers, locks=locks.for_engine(app.engine),
                   notifier=Notifier(os.environ), tree_pollers=tree_pollers,
-                  trees=SqlTrees(store.engine), policies=policies)
+                  trees=app.trees, policies=policies, refresher=app.refresh)
 
 
 def load_policy_store(conf: Settings) -> PolicyStore | None:

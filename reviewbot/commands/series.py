@@ -8,12 +8,12 @@ import argparse
 import json
 from typing import Any
 
-from reviewbot.commands.backlogctx import NO_MAINTAINERS, add_as_of, context, now_or
-from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded
+from reviewbot.commands.db import CommandError, open_app, run_guarded, unknown_series
+from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or
 from reviewbot.core.backlog.turn import SeriesStatus, describe_event, timeline_lines
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Series, Trailer
-from reviewbot.service.backlog import track
+from reviewbot.service.queries import NotYetPosted, UnknownSeries, series_view
 
 
 def _trailer(t: Trailer) -> dict[str, Any]:
@@ -121,22 +121,25 @@ def _text(s: Series, state: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    s, state = find_series(store, args.message_id)
-    ctx, backlog = context(args, store)
+    app = open_app(args)
     now = now_or(args.as_of)
-    tracked = track(backlog, ctx, now, [s.series_id]).get(s.series_id)
-    if tracked is None:
-        raise CommandError(f"<{s.series_id}> was posted {s.date:%Y-%m-%d %H:%M} UTC, after "
-                           f"{now:%Y-%m-%d %H:%M} UTC" if s.date > now else
-                           f"<{s.series_id}>: its history cannot be replayed (see the log)")
-    status, routing = tracked.status, tracked.routing
+    mid = args.message_id.strip().removeprefix("<").removesuffix(">")
+    try:
+        view = series_view(app.reader, app.ctx, mid, now)
+    except UnknownSeries as exc:
+        raise CommandError(unknown_series(mid, exc.args[1] == "in no series")) from exc
+    except NotYetPosted as exc:
+        raise CommandError(f"<{exc.args[0]}> was posted {exc.args[1]:%Y-%m-%d %H:%M} UTC, "
+                           f"after {now:%Y-%m-%d %H:%M} UTC") from exc
+    except ValueError as exc:  # a history that cannot be replayed
+        raise CommandError(f"<{mid}>: no state as of {now:%Y-%m-%d %H:%M} UTC ({exc})") from exc
+    s, status, routing = view.series, view.status, view.routing
     if args.json:
-        print(json.dumps({**series_json(s, state), **status_json(status, routing)},
+        print(json.dumps({**series_json(s, status.state.value), **status_json(status, routing)},
                          indent=2, ensure_ascii=False))
     else:
         text = _text(s, status.state.value)
-        print("\n".join([text, *_status_text(status, routing, ctx.index is not None)]))
+        print("\n".join([text, *_status_text(status, routing, app.ctx.maintainers is not None)]))
     return 0
 
 

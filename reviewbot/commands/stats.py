@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from reviewbot.commands.db import open_store, run_guarded
+from reviewbot.commands.db import open_app, run_guarded
 
 
 def _run(args: argparse.Namespace) -> int:
-    stats = open_store(args).stats()
+    stats = open_app(args).reader.stats()
     if args.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))
         return 0

@@ -17,9 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot.adapters.sql import locks
-from reviewbot.adapters.sql.trees import AppliedRow, SqlTrees, applied_rows
+from reviewbot.adapters.sql.trees import AppliedRow, applied_rows
 from reviewbot.adapters.system.systemd import Notifier
-from reviewbot.commands.db import CommandError, find_series, open_store, run_guarded, settings
+from reviewbot.commands.db import (
+    CommandError,
+    bring_up_to_date,
+    find_series,
+    open_app,
+    run_guarded,
+    settings,
+)
 from reviewbot.commands.run import build_tree_pollers
 from reviewbot.config import TreeSettings
 from reviewbot.core.applied.match import AppliedMatch, MatchMethod, series_applied
@@ -51,12 +58,11 @@ def _pollers(args: argparse.Namespace) -> list[TreePoller]:
 
 def _poll(args: argparse.Namespace) -> int:
     pollers = _pollers(args)
-    store = open_store(args)
-    trees = SqlTrees(store.engine)
-    lock = locks.for_engine(store.engine)
+    app = open_app(args)
+    lock = locks.for_engine(app.engine)
     if not args.once and not args.rescan:
-        daemon = Daemon(store=store, pollers=[], locks=lock, notifier=Notifier(os.environ),
-                        tree_pollers=pollers, trees=trees)
+        daemon = Daemon(store=app.store, pollers=[], locks=lock, notifier=Notifier(os.environ),
+                        tree_pollers=pollers, trees=app.trees, refresher=app.refresh)
         return asyncio.run(daemon.run())
     failed = False
     for p in pollers:
@@ -64,7 +70,7 @@ def _poll(args: argparse.Namespace) -> int:
             print(f"{p.tree.source}: skipped, another reviewbot holds this tree's lock")
             continue
         try:
-            report = poll_tree(p.tree, store, trees, datetime.now(UTC), rescan=args.rescan)
+            report = poll_tree(p.tree, app.trees, datetime.now(UTC), rescan=args.rescan)
         except Exception as exc:  # report every tree, then fail
             failed = True
             print(f"{p.tree.source}: failed: {type(exc).__name__}: {exc}")
@@ -74,6 +80,7 @@ def _poll(args: argparse.Namespace) -> int:
         print(report.summary())
         for w in report.warnings:
             print(f"  warning: {w}")
+    bring_up_to_date(app)  # the matched series' standing reflects their commits
     return 1 if failed else 0
 
 
@@ -118,10 +125,10 @@ def _text(data: dict[str, Any], total: int) -> str:
 
 
 def _applied(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    s, _ = find_series(store, args.message_id)
-    rows = [r for r in applied_rows(store.engine, [p.message_id for p in s.patches])
-            if r.series_id == s.series_id]
+    app = open_app(args)
+    sid = find_series(app, args.message_id)
+    s = app.reader.histories([sid])[sid].series
+    rows = applied_rows(app.engine, [p.message_id for p in s.patches])
     data = applied_json(s, rows)
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else _text(data, s.total))
     return 0

@@ -138,6 +138,9 @@ class Message:
     applied: AppliedNotice | None = None
     pull: PullRequest | None = None
     warnings: tuple[str, ...] = ()  # non-fatal oddities met while parsing (bad charset, odd Date)
+    # a reply whose unquoted text only thanks or approves ("Thanks!", "Got it, thanks"):
+    # it asks nothing of the author (core.mail.ack)
+    ack_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
 """Applied detection: poll a subsystem tree, match its new commits to tracked postings.
 
-One poll: list the commits after the stored tips (the Tree fetches first),
-match them against the postings of the stored messages placed in the current
-assembly (core.applied), then store the matches, the new tips and any commits
-a force-push dropped in ONE transaction. A poll that finds nothing new reads
-no messages at all, so an idle tree costs one fetch.
+One poll: list the commits after the stored tips (the Tree fetches first), look
+up only the stored postings those commits could apply (by patch-id, by the
+Message-IDs their Link:/Message-ID: trailers name, by normalised subject), match
+them (core.applied.match), then store the matches, the new tips and any commits
+a force-push dropped in ONE transaction. The postings' components become dirty,
+so the next refresh folds the commits into their series' standing. A poll that
+finds nothing new reads no messages at all, so an idle tree costs one fetch.
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reviewbot.core.applied.match import match_commits, tracked_from_messages
-from reviewbot.ports import AppliedRecord, Store, Tree, TreeStore
-from reviewbot.service.ingest import reassemble
+from reviewbot.core.applied.match import (
+    match_commits,
+    subject_hash,
+    tracked_from_messages,
+    trailer_message_ids,
+)
+from reviewbot.core.model import MessageId, SeriesId
+from reviewbot.core.series.threads import slot
+from reviewbot.ports import AppliedRecord, Tree, TreeStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +47,6 @@ class TreeReport:
 
 def poll_tree(
     tree: Tree,
-    store: Store,
     trees: TreeStore,
     now: datetime,
     *,
@@ -53,13 +60,16 @@ def poll_tree(
     """
     old = {} if rescan else trees.tips(tree.source)
     update = tree.poll(old)
-    matched = 0
     records: list[AppliedRecord] = []
+    matched = 0
     if update.commits:
-        reassemble(store)  # match against the current series, not a stale grouping
-        placed = trees.placement()
-        tracked = tracked_from_messages(store.live_messages(),
-                                        {mid: sid for mid, (sid, _) in placed.items()})
+        candidates = trees.candidates(
+            {c.patch_id for c in update.commits if c.patch_id},
+            {mid for c in update.commits for mid in trailer_message_ids(c.trailers)},
+            {subject_hash(c.subject) for c in update.commits})
+        series_of = {m.message_id: sid for m, sid in candidates if sid is not None}
+        slots = {m.message_id: slot(m) for m, _ in candidates}
+        tracked = tracked_from_messages([m for m, _ in candidates], series_of)
         by_sha = {c.sha: c for c in update.commits}
         found = match_commits(tracked, update.commits, window=window)
         matched = len(found)
@@ -67,8 +77,8 @@ def poll_tree(
             c = by_sha[m.commit]
             records.append(AppliedRecord(
                 sha=m.commit, branch=c.branches[0] if c.branches else "",
-                message_id=m.message_id, series_id=m.series_id,
-                patch_idx=placed.get(m.message_id, (m.series_id, None))[1],
+                message_id=m.message_id, series_id=SeriesId(m.series_id),
+                patch_idx=slots.get(MessageId(m.message_id)),
                 method=m.method.value, fuzzy=m.fuzzy, commit_date=c.commit_date,
                 first_seen=now))
     dropped = _dropped(tree, trees, old, update.tips)

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from reviewbot.core.backlog.events import EventKind, SeriesEvent
 from reviewbot.core.backlog.replay import derive_state
-from reviewbot.core.backlog.stats import age_bucket, percentile, subsystem_stats
+from reviewbot.core.backlog.stats import (
+    Durations,
+    SubsystemStats,
+    age_bucket,
+    percentile,
+    subsystem_stats,
+)
 from reviewbot.core.backlog.turn import SeriesStatus, State, Turn
 from reviewbot.core.model import TrailerKind
 from reviewbot.core.policy.model import Policy
@@ -41,6 +47,13 @@ def test_age_buckets_have_closed_lower_bounds() -> None:
         "lt1d", "1to7d", "1to7d", "7to30d", "7to30d", "gt30d", "gt30d"]
 
 
+def figures(statuses: dict[str, SeriesStatus], oldest: int = 10) -> SubsystemStats:
+    """The open ones as they are; every one for the durations."""
+    return subsystem_stats({k: s for k, s in statuses.items() if s.is_open},
+                           [Durations(s.posted_at, s.first_review_at, s.applied_at)
+                            for s in statuses.values()], NOW, oldest=oldest)
+
+
 def test_subsystem_figures() -> None:
     """Four series: counts, buckets, who waits longest, review and apply times, load."""
     review = SeriesEvent(at=ago(8), kind=EventKind.TRAILER, actor="r@x.org",
@@ -55,7 +68,7 @@ def test_subsystem_figures() -> None:
         "done@x": status(posted(ago(20)), applied),  # applied after 18 days
     }
     assert statuses["ready@x"].state is State.REVIEWED
-    stats = subsystem_stats(statuses, NOW)
+    stats = figures(statuses)
     assert stats.open_total == 3
     assert stats.open_by_state == {"changes_requested": 1, "new": 1, "reviewed": 1}
     assert stats.age_buckets == {"lt1d": 1, "1to7d": 1, "7to30d": 1, "gt30d": 0}
@@ -70,6 +83,6 @@ def test_subsystem_figures() -> None:
 def test_oldest_waiting_is_capped() -> None:
     """Only the requested number of oldest series are listed."""
     statuses = {f"s{n}@x": status(posted(ago(n + 1))) for n in range(12)}
-    stats = subsystem_stats(statuses, NOW, oldest=10)
+    stats = figures(statuses, oldest=10)
     assert [w.series_id for w in stats.oldest_waiting][:2] == ["s11@x", "s10@x"]
     assert len(stats.oldest_waiting) == 10

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageKind, TrailerKind
 from tests.conftest import DATA
+from tests.core.mailedit import without
 
 MAIL = DATA / "mail"
 
@@ -238,18 +239,21 @@ def test_odd_offset_is_warned() -> None:
 
 
 def test_missing_date_uses_the_fallback() -> None:
-    """No Date: the caller's fallback (archive arrival) is used, with a warning."""
-    data = edit_header(raw("nacked"), b"Date", None)
+    """No Date and no dated Received: header: the caller's fallback (the archive's time
+    for the mail) is used, and recorded. (Issue 7 put the first Received: header before
+    the fallback, as public-inbox does; tests/core/test_mail_dates.py covers that order.)"""
+    data = without(edit_header(raw("nacked"), b"Date", None), "Received")
     arrival = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
     m = parse_message(data, fallback_date=arrival)
     assert m.date == arrival
-    assert "no Date header; using the fallback date" in m.warnings
+    assert ("no Date header; dated by the archive (mbox From_ line or epoch commit time)"
+            in m.warnings)
 
 
-def test_unreadable_date_without_fallback_is_malformed() -> None:
-    """An unreadable Date and no fallback cannot make a Message."""
-    data = edit_header(raw("nacked"), b"Date", b"yesterday-ish")
-    with pytest.raises(MalformedMessage, match="Date header unreadable"):
+def test_unreadable_date_without_any_fallback_is_malformed() -> None:
+    """An unreadable Date, no dated Received: header and no fallback cannot make a Message."""
+    data = without(edit_header(raw("nacked"), b"Date", b"yesterday-ish"), "Received")
+    with pytest.raises(MalformedMessage, match="unreadable Date 'yesterday-ish', no dated"):
         parse_message(data)
 
 

@@ -126,3 +126,44 @@ def test_chain_of_in_reply_to_reposts(corpus_assembly: Assembly) -> None:
     # Michal's Reviewed-by on v3 is carried to the unchanged v4 and v5 (same patch-id).
     emails = {t.email for t in v5.patches[0].trailers if t.kind.is_review}
     assert "michal.swiatkowski@linux.intel.com" in emails
+
+
+def test_unrelated_generic_titles_are_not_revisions(corpus_assembly: Assembly) -> None:
+    """Leon's two "Batch of mlx5_ib fixes" (rdma-next 7 patches in March, rdma-rc 3 patches
+    in June; no shared patch or file) are two series: the corpus' instance of issue 7's
+    two "RDMA/hns: Misc fixes" (that pair is in a later archive, not in this corpus)."""
+    by_id = {s.series_id: s for s in corpus_assembly.series}
+    march = by_id["cover.1741875692.git.leon@kernel.org"]
+    june = by_id["cover.1750064969.git.leon@kernel.org"]
+    assert march.title == june.title == "Batch of mlx5_ib fixes"
+    assert march.revisions == (march.series_id,) and march.superseded_by is None
+    assert june.revisions == (june.series_id,) and june.revision_link is None
+
+
+def test_stable_backports_of_one_fix_are_separate(corpus_assembly: Assembly) -> None:
+    """Greg's 6.14/6.13/6.12/6.6/6.1/5.15 review postings of one fix, minutes apart."""
+    same = [s for s in corpus_assembly.series
+            if s.title == "RDMA/core: Dont expose hw_counters outside of init net namespace"]
+    assert len(same) == 6
+    assert all(s.revisions == (s.series_id,) for s in same)
+
+
+def test_no_revision_is_superseded_by_a_lower_version_or_an_older_posting(
+    corpus_assembly: Assembly,
+) -> None:
+    """Across the corpus: the superseding revision has a version >= and was posted later;
+    the smc IPv6 series' "[RFC PATCH]" v1 posted after its v2 stands alone; mrgolin's
+    "RDMA: Support CQs with user memory" v1 (a retitled restart that links the old
+    "RDMA/efa: Add CQ with external memory support" by reference) is superseded by its
+    own v2, not by the old title's v2 posted six weeks before it."""
+    by_id = {s.series_id: s for s in corpus_assembly.series}
+    for s in corpus_assembly.series:
+        if s.superseded_by is not None:
+            newer = by_id[s.superseded_by]
+            assert newer.version >= s.version and newer.date >= s.date, s.series_id
+    rfc = by_id["20251121060533.92157-1-alibuda@linux.alibaba.com"]
+    assert rfc.revisions == (rfc.series_id,)
+    assert by_id["20251016054541.692-1-alibuda@linux.alibaba.com"].superseded_by == (
+        "20251022032309.66386-1-alibuda@linux.alibaba.com")
+    restart = by_id["20250701231545.14282-1-mrgolin@amazon.com"]
+    assert restart.superseded_by == "20250708202308.24783-1-mrgolin@amazon.com"

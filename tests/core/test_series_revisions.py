@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 
-from reviewbot.core.model import Message, Series
+import pytest
+
+from reviewbot.core.model import Message, Series, SeriesId
 from reviewbot.core.series.assemble import assemble
+from reviewbot.core.series.revisions import Candidate, is_generic, link
 from tests.core.series_builder import posting, reply, tr
 
 
@@ -162,3 +167,145 @@ class TestCarriedTrailers:
             ("bob@example.org", "r@x")
         ]
         assert s["c@x"].patches[0].trailers == ()
+
+
+DAY = 24 * 60
+
+
+def patches(cover: str, title: str, subjects: tuple[str, ...], files: tuple[str, ...],
+            **kw: Any) -> list[Message]:
+    """A cover letter and its patches, each with its own subject and the given files."""
+    of = len(subjects)
+    out = [posting(cover, title, n=0, of=of, **kw)]
+    for i, subject in enumerate(subjects, 1):
+        p = posting(f"{i}.{cover}", subject, n=i, of=of, irt=cover, **kw)
+        out.append(replace(p, files=files))
+    return out
+
+
+HNS = ("drivers/infiniband/hw/hns/hns_roce_hw_v2.c",)
+
+
+class TestCorroboration:
+    """A title + sender link needs corroboration (issue 7, "Revision links must be real")."""
+
+    def test_two_unrelated_misc_fixes_five_months_apart_stay_apart(self) -> None:
+        """The issue's case: two "RDMA/hns: Misc fixes" v1 series, other patches, same driver."""
+        s = by_id(
+            patches("jan@x", "RDMA/hns: Misc fixes",
+                    ("RDMA/hns: Fix a leak", "RDMA/hns: Fix wrong port"), HNS,
+                    sender="hns@hisilicon.com")
+            + patches("jun@x", "RDMA/hns: Misc fixes",
+                      ("RDMA/hns: Fix a deadlock", "RDMA/hns: Fix an overflow"), HNS,
+                      sender="hns@hisilicon.com", minutes=150 * DAY)
+        )
+        assert s["jan@x"].revisions == ("jan@x",) and s["jan@x"].superseded_by is None
+        assert s["jun@x"].revisions == ("jun@x",) and s["jun@x"].revision_link is None
+
+    def test_generic_title_links_with_shared_patch_subjects(self) -> None:
+        """A real v2 of "Misc fixes" keeps most patch subjects: that corroborates."""
+        s = by_id(
+            patches("a@x", "RDMA/hns: Misc fixes", ("RDMA/hns: Fix a leak", "RDMA/hns: Fix x"), HNS)
+            + patches("b@x", "RDMA/hns: Misc fixes", ("RDMA/hns: Fix a leak", "RDMA/hns: Fix y"),
+                      HNS, v="2", minutes=100 * DAY)
+        )
+        assert s["a@x"].superseded_by == "b@x"
+        assert s["b@x"].revision_link == "subject"
+
+    def test_generic_title_with_a_higher_version_still_needs_content(self) -> None:
+        """A "v2" of "Cleanups" sharing no patch and no file months later is not a revision."""
+        s = by_id(
+            patches("a@x", "Cleanups", ("RDMA/foo: Drop x",), ("drivers/infiniband/core/foo.c",))
+            + patches("b@x", "Cleanups", ("RDMA/bar: Drop y",), ("drivers/infiniband/core/bar.c",),
+                      v="2", minutes=3 * DAY)
+        )
+        assert s["a@x"].superseded_by is None
+
+    def test_generic_title_shared_files_count_only_within_the_window(self) -> None:
+        """Shared files (every hns series touches hns_roce_hw_v2.c) corroborate only soon after."""
+        soon = by_id(
+            patches("a@x", "Bug fixes", ("RDMA/hns: Fix a",), HNS)
+            + patches("b@x", "Bug fixes", ("RDMA/hns: Fix b",), HNS, v="2", minutes=2 * DAY))
+        late = by_id(
+            patches("a@x", "Bug fixes", ("RDMA/hns: Fix a",), HNS)
+            + patches("b@x", "Bug fixes", ("RDMA/hns: Fix b",), HNS, v="2", minutes=60 * DAY))
+        assert soon["a@x"].superseded_by == "b@x"
+        assert late["a@x"].superseded_by is None
+
+    def test_a_specific_title_links_when_the_version_goes_up(self) -> None:
+        """The version number going up corroborates a specific title, however late."""
+        s = by_id([posting("a@x", "RDMA/foo: fix leak"),
+                   posting("b@x", "RDMA/foo: fix leak", v="2", minutes=200 * DAY)])
+        assert s["a@x"].superseded_by == "b@x"
+
+    def test_never_from_a_version_to_a_lower_one_posted_later(self) -> None:
+        """An "RFC PATCH" v1 posted after v2 restarts numbering: it supersedes nothing and
+        nothing older is "superseded by v1"."""
+        s = by_id([posting("v1@x", "net/smc: add IPv6"),
+                   posting("v2@x", "net/smc: add IPv6", v="2", minutes=6 * DAY),
+                   posting("rfc@x", "net/smc: add IPv6", rfc=True, minutes=36 * DAY)])
+        assert s["v1@x"].superseded_by == "v2@x"
+        assert s["v2@x"].superseded_by is None
+        assert s["rfc@x"].revisions == ("rfc@x",)
+
+    def test_unrelated_same_version_postings_do_not_link(self) -> None:
+        """Same title, same sender, v1 again, other patch and files: not a repost."""
+        a = posting("a@x", "net/smc: fix general protection fault")
+        b = replace(posting("b@x", "net/smc: fix general protection fault", minutes=175 * DAY),
+                    files=("net/smc/smc_diag.c",))
+        s = by_id([replace(a, files=("net/smc/af_smc.c",)), b])
+        assert s["a@x"].superseded_by is None
+
+    def test_same_patch_reposted_later_on_the_same_file_links(self) -> None:
+        """The same [PATCH] again (same subject, same file) after the window is a repost."""
+        s = by_id([posting("a@x", "net/mlx4_en: Remove a NULL check"),
+                   posting("b@x", "net/mlx4_en: Remove a NULL check", minutes=75 * DAY)])
+        assert s["a@x"].superseded_by == "b@x"
+
+    def test_window_is_a_parameter(self) -> None:
+        """Within the window, a same-version repost whose files changed still links."""
+        old = posting("a@x", "RDMA/foo: fix")
+        new = replace(posting("b@x", "RDMA/foo: fix", minutes=10 * DAY), files=("other.c",))
+        cands = [Candidate(SeriesId(m.message_id), (1,), m.date, m.from_email,
+                           m.subject.title, None, False, False, frozenset(),
+                           files=frozenset(m.files), subjects=frozenset({"rdma/foo: fix"}))
+                 for m in (old, new)]
+        assert link(cands, {})[SeriesId("a@x")].superseded_by == "b@x"
+        narrow = link(cands, {}, window=timedelta(days=7))
+        assert narrow[SeriesId("a@x")].superseded_by is None
+
+    def test_resend_of_the_same_version_links(self) -> None:
+        """RESEND is a real repost: it links even months later when it is the same patch."""
+        s = by_id([posting("a@x", "RDMA/foo: fix", v="2"),
+                   posting("b@x", "RDMA/foo: fix", v="2", resend=True, minutes=90 * DAY)])
+        assert s["a@x"].superseded_by == "b@x"
+
+    def test_stable_backports_to_two_trees_are_not_revisions(self) -> None:
+        """"[PATCH 6.6 ...]" and "[PATCH 6.12 ...]" of one fix, minutes apart, are two series."""
+        s = by_id([posting("a@x", "RDMA/core: fix", tags=("patch", "6.12"), sender="greg@x"),
+                   posting("b@x", "RDMA/core: fix", tags=("patch", "6.6"), sender="greg@x",
+                           minutes=1)])
+        assert s["a@x"].superseded_by is None
+
+
+@pytest.mark.parametrize(
+    ("title", "generic"),
+    [
+        ("RDMA/hns: Misc fixes", True),
+        ("Bug fixes", True),
+        ("Cleanups", True),
+        ("Fixes for the erdma driver", True),
+        ("Batch of mlx5_ib fixes", True),
+        ("mlx5 misc fixes 2025-12-25", True),
+        ("RDMA/hns: Bugfixes and cleanup", True),
+        ("misc cleanups", True),
+        ("RDMA/foo: fix leak", False),
+        ("Cleanup around iommu_set_fault_handler()", False),
+        ("net: mana: Enforce TX SGE limit and fix error cleanup", False),
+        ("net/rds: RDS-TCP bug fix collection, subset 1: Work queue scalability", False),
+    ],
+)
+def test_generic_titles(title: str, generic: bool) -> None:
+    """Case-insensitive; a subsystem prefix, a date or a "for ..." tail do not matter."""
+    assert is_generic(title) is generic
+    assert is_generic(title.upper()) is generic

@@ -12,6 +12,7 @@ changes; a reload that fails keeps the last good copy and says why.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewbot.adapters.kernel.literal_finder import best_literal_finder
+from reviewbot.core.maintainers.people import mailmap_aliases
 from reviewbot.core.maintainers.recipients import Mailmap, file_emails, parse_mailmap
 from reviewbot.core.maintainers.routing import RoutingIndex
 from reviewbot.core.maintainers.sections import Maintainers, MaintainersError, parse_maintainers
@@ -90,6 +92,23 @@ class MaintainersSource:
             except FileNotFoundError:
                 out += [None, None]
         return tuple(out)
+
+    def content_stamp(self) -> str:
+        """A hash of what routing and aliases read (MAINTAINERS and the mailmaps): unlike
+        stamp(), it ignores a touch or a checkout that leaves the content as it was."""
+        h = hashlib.sha1(usedforsecurity=False)
+        h.update(self.kind.encode())
+        if self.kind == "git":
+            commit = str(self.stamp()[1])
+            h.update(self._git("ls-tree", commit, "MAINTAINERS", ".mailmap").encode())
+        else:
+            for f in (self.path if self.kind == "file" else self.path / "MAINTAINERS",
+                      self.path / ".mailmap" if self.kind == "tree" else None):
+                if f is not None and f.is_file():
+                    h.update(_read(f).encode())
+        if self.mailmap_path:
+            h.update(_read(self.mailmap_path).encode())
+        return h.hexdigest()
 
     def load(self) -> LoadedMaintainers:
         t0 = time.perf_counter()
@@ -166,6 +185,37 @@ def _tree_directories(root: Path, maintainers: Maintainers) -> set[str]:
             if plain and (root / v).is_dir():
                 out.add(v)
     return out
+
+
+class LazyMaintainers:
+    """The MaintainersView port: a content stamp at once, the index only when routing.
+
+    Queries only compare stamps, so they never pay for parsing MAINTAINERS.
+    """
+
+    def __init__(self, source: MaintainersSource) -> None:
+        self.source = source
+        self._stamp: str | None = None
+        self._loaded: LoadedMaintainers | None = None
+
+    @property
+    def stamp(self) -> str:
+        if self._stamp is None:
+            self._stamp = self.source.content_stamp()
+        return self._stamp
+
+    def loaded(self) -> LoadedMaintainers:
+        if self._loaded is None:
+            self._loaded = self.source.load()
+        return self._loaded
+
+    def index(self) -> RoutingIndex:
+        return self.loaded().index
+
+    def aliases(self) -> dict[str, str]:
+        """The mailmap's address aliases (old -> new), empty without a mailmap."""
+        mailmap = self.loaded().mailmap
+        return mailmap_aliases(mailmap.addresses) if mailmap is not None else {}
 
 
 class MaintainersWatch:

@@ -14,11 +14,12 @@ message.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,23 +218,28 @@ class EpochSource:
         cat = self._catfiles.get(epoch.git_dir)
         if cat is None:
             cat = self._catfiles[epoch.git_dir] = _CatFile(epoch.git_dir)
+        location = self.location_key(epoch)
+        locations = {location: str(epoch.git_dir.resolve())}
         changes = _changes(epoch.git_dir, last, tip)
-        for start in range(0, len(changes), self.batch_size):
-            chunk = changes[start : start + self.batch_size]
+        while chunk := list(itertools.islice(changes, self.batch_size)):
             items: list[RawMail | Deletion] = []
             for change, (oid, data) in zip(chunk, cat.read([c.blob for c in chunk]), strict=True):
-                origin = f"{epoch.git_dir}#{oid}"
+                origin = f"{location}#{oid}"
                 if change.kind == "add":
                     if data is None:
                         raise EpochError(
                             f"blob {oid} of commit {change.commit} missing in {epoch.git_dir}"
                         )
-                    items.append(RawMail(data, origin, change.received))
+                    items.append(RawMail(data, origin, change.received, by_reference=True))
                 else:
                     mid = message_id_of(data) if data is not None else None
                     items.append(Deletion(mid, data, origin))
             state[epoch.name] = chunk[-1].commit
-            yield Batch(items, json.dumps(state, sort_keys=True))
+            yield Batch(items, json.dumps(state, sort_keys=True), locations)
+
+    def location_key(self, epoch: _Epoch) -> str:
+        """How stored mail names this epoch: survives a re-clone of the mirror elsewhere."""
+        return f"epoch:{self.list_name}/{epoch.name}"
 
 
 def _parse_cursor(cursor: str | None) -> dict[str, str]:
@@ -268,30 +274,57 @@ def _is_ancestor(git_dir: Path, commit: str, tip: str) -> bool:
     return proc.returncode == 0
 
 
-def _changes(git_dir: Path, last: str | None, tip: str) -> list[_Change]:
-    """Every commit after `last` up to `tip`, oldest first, as adds and deletes."""
+def _changes(git_dir: Path, last: str | None, tip: str) -> Iterator[_Change]:
+    """Every commit after `last` up to `tip`, oldest first, as adds and deletes.
+
+    Streamed from one `git log` process, a record at a time, so memory stays flat
+    however long the epoch is.
+    """
     rng = f"{last}..{tip}" if last else tip
-    out = _git(
-        git_dir,
-        "-c", "core.quotePath=false",
-        "log", "--reverse", "--raw", "--no-renames", "--no-abbrev", "--root",
-        "--format=%x00%H %ct", rng, "--",
-    ).stdout
-    changes: list[_Change] = []
-    for record in out.split(b"\x00")[1:]:
-        lines = record.split(b"\n")
-        commit, _, ts = lines[0].decode().partition(" ")
-        received = datetime.fromtimestamp(int(ts), UTC)
-        paths: dict[bytes, tuple[bytes, bytes, bytes]] = {}
-        for line in lines[1:]:
-            if line.startswith(b":"):
-                meta, _, path = line.partition(b"\t")
-                _mode_a, _mode_b, old, new, status = meta[1:].split()
-                paths[path] = (old, new, status)
-        change = _classify(commit, received, paths)
+    proc = subprocess.Popen(
+        ["git", "--git-dir", str(git_dir), "-c", "core.quotePath=false",
+         "log", "--reverse", "--raw", "--no-renames", "--no-abbrev", "--root",
+         "--format=%x00%H %ct", rng, "--"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        pending = b""
+        while chunk := proc.stdout.read(1 << 16):
+            records = (pending + chunk).split(b"\x00")
+            pending = records.pop()
+            for record in records:
+                change = _record(record)
+                if change is not None:
+                    yield change
+        change = _record(pending)
         if change is not None:
-            changes.append(change)
-    return changes
+            yield change
+        err = proc.stderr.read()
+        if proc.wait() != 0:
+            raise EpochError(f"git log failed in {git_dir}: "
+                             f"{err.decode(errors='replace').strip()}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _record(record: bytes) -> _Change | None:
+    """One `%x00%H %ct` + --raw record of git log (None: nothing to report)."""
+    if not record.strip():
+        return None
+    lines = record.split(b"\n")
+    commit, _, ts = lines[0].decode().partition(" ")
+    received = datetime.fromtimestamp(int(ts), UTC)
+    paths: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+    for line in lines[1:]:
+        if line.startswith(b":"):
+            meta, _, path = line.partition(b"\t")
+            _mode_a, _mode_b, old, new, status = meta[1:].split()
+            paths[path] = (old, new, status)
+    return _classify(commit, received, paths)
 
 
 def _classify(
@@ -307,3 +340,42 @@ def _classify(
             # Hand-built removal without `d`: the parent's `m` is what went.
             return _Change(commit, received, "delete", old.decode())
     return None  # e.g. only `d` cleaned up by the next add: nothing to report
+
+
+class EpochReader:
+    """The RawReader port for mail kept by reference: "epoch:<list>/<n>#<blob oid>".
+
+    `locations` maps each "epoch:<list>/<n>" to where that epoch lives now (the
+    store's raw_location table, refreshed by every ingest). Blob ids are content
+    hashes, so any clone of the epoch serves them.
+    """
+
+    def __init__(self, locations: Mapping[str, str]) -> None:
+        self.locations = dict(locations)
+        self._catfiles: dict[str, _CatFile] = {}
+
+    def read(self, origins: Sequence[str]) -> dict[str, bytes]:
+        wanted: dict[str, list[str]] = {}
+        for origin in origins:
+            location, sep, oid = origin.rpartition("#")
+            if sep and location in self.locations:
+                wanted.setdefault(location, []).append(oid)
+        out: dict[str, bytes] = {}
+        for location, oids in wanted.items():
+            path = Path(self.locations[location])
+            if not path.is_dir():
+                log.warning("%s: its epoch %s is gone; re-run an ingest of the source to "
+                            "record where it lives now", location, path)
+                continue
+            cat = self._catfiles.get(location)
+            if cat is None:
+                cat = self._catfiles[location] = _CatFile(path)
+            for oid, data in cat.read(oids):
+                if data is not None:
+                    out[f"{location}#{oid}"] = data
+        return out
+
+    def close(self) -> None:
+        for cat in self._catfiles.values():
+            cat.close()
+        self._catfiles.clear()

@@ -16,6 +16,10 @@ Cursor, maildir: JSON {"n": messages consumed, "last": the last unique name
 consumed}. Unique names (the part before `:2,`) start with the delivery time,
 so new mail sorts after the cursor; flag changes and cur/new moves do not
 change the unique name.
+
+Received time (RawMail.received): the date on the mbox `From ` line, or the
+delivery time a maildir unique name starts with. The parser dates mail whose
+Date header is missing or unreadable by it when no Received: header has one.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ import logging
 import mmap
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reviewbot.core.mail.headers import from_line_date
 from reviewbot.ports import Batch, Deletion, RawMail
 
 log = logging.getLogger(__name__)
@@ -89,15 +95,18 @@ class MboxSource:
                         f"{self.path}: not an mbox ({where} does not start with 'From ')"
                     )
                 items: list[RawMail | Deletion] = []
-                for raw, end in self._split(data, offset):
-                    items.append(RawMail(raw, f"mbox:{self.path}#{n}"))
+                for raw, end, received in self._split(data, offset):
+                    items.append(RawMail(raw, f"mbox:{self.path}#{n}", received))
                     n += 1
                     if len(items) == self.batch_size or end == len(data):
                         yield Batch(items, self._mbox_cursor(n, end, data, st.st_mtime_ns))
                         items = []
 
-    def _split(self, data: mmap.mmap, offset: int) -> Iterator[tuple[bytes, int]]:
-        """(message, offset after it) for every message from `offset` on."""
+    def _split(
+        self, data: mmap.mmap, offset: int
+    ) -> Iterator[tuple[bytes, int, datetime | None]]:
+        """(message, offset after it, its From_ line's date) for every message from
+        `offset` on. The date stands in for a missing or unreadable Date header."""
         unescape = _UNESCAPE[self.flavour]
         # A separator is a `From ` line after a blank line; bytes.find is
         # far faster than a MULTILINE regex over a large file.
@@ -109,7 +118,9 @@ class MboxSource:
             at = data.find(b"\nFrom ", at + 1)
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else len(data)
-            msg = data[data.find(b"\n", start) + 1 : end]
+            eol = data.find(b"\n", start)
+            received = from_line_date(data[start:eol])
+            msg = data[eol + 1 : end]
             # The blank line before the next separator belongs to the mbox.
             if msg.endswith(b"\r\n\r\n"):
                 msg = msg[:-2]
@@ -120,7 +131,7 @@ class MboxSource:
                       default=len(msg))
             if msg.find(b">From ", cut) != -1:
                 msg = msg[:cut] + unescape.sub(rb"\1", msg[cut:])
-            yield msg, end
+            yield msg, end, received
 
     def _resume_point(
         self, state: dict[str, Any], data: mmap.mmap, size: int, mtime_ns: int
@@ -173,11 +184,22 @@ class MboxSource:
         items: list[RawMail | Deletion] = []
         todo = [(u, p) for u, p in entries if last is None or u > last]
         for i, (unique, p) in enumerate(todo):
-            items.append(RawMail(p.read_bytes(), f"mbox:{self.path}#{n}"))
+            items.append(RawMail(p.read_bytes(), f"mbox:{self.path}#{n}", _delivered(unique)))
             n += 1
             if len(items) == self.batch_size or i == len(todo) - 1:
                 yield Batch(items, json.dumps({"n": n, "last": unique}, sort_keys=True))
                 items = []
+
+
+def _delivered(unique: str) -> datetime | None:
+    """A maildir message's delivery time: its unique name starts with it (seconds)."""
+    seconds = unique.split(".", 1)[0]
+    if not seconds.isdigit() or int(seconds) == 0:
+        return None
+    try:
+        return datetime.fromtimestamp(int(seconds), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _head_hash(data: mmap.mmap, offset: int) -> str:

@@ -1,7 +1,8 @@
-"""Backlog tables (migration 0003): routing per series, manual actions, person aliases.
+"""Backlog tables (migration 0003): manual actions and person aliases.
 
-Routing and aliases are derived (rewritten when MAINTAINERS or the series change);
-manual actions are facts people recorded and are never rewritten.
+Manual actions are facts people recorded and are never rewritten (only re-keyed
+when the series they name is reassembled under another root). Aliases are
+derived: the map the last refresh used, kept so the next one can tell what changed.
 """
 
 from __future__ import annotations
@@ -12,30 +13,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from reviewbot.adapters.sql.tables import AwareDateTime
-
-
-class SeriesRouteRow(SQLModel, table=True):
-    """One MAINTAINERS section (not THE REST) a series touches."""
-
-    __tablename__ = "series_route"
-
-    id: int | None = Field(default=None, primary_key=True)
-    series_id: str = Field(index=True)
-    section: str = Field(index=True)
-    is_taker: bool  # the section expected to apply it (core.routing.expected_taker)
-    lists: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # JSON
-    maintainers: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # JSON, M:
-    reviewers: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # JSON, R:
-
-
-class SeriesUnownedRow(SQLModel, table=True):
-    """Series files only THE REST claims (nobody is expected to take them)."""
-
-    __tablename__ = "series_unowned"
-
-    id: int | None = Field(default=None, primary_key=True)
-    series_id: str = Field(index=True)
-    path: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
 
 
 class SeriesActionRow(SQLModel, table=True):

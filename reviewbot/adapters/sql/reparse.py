@@ -1,8 +1,10 @@
 """Apply reparse results: refresh parsed columns, move mail in or out of quarantine.
 
-Raw bytes are moved, never dropped: a stored message that no longer parses
-goes to quarantine, a quarantined mail that now parses becomes a message (or
-a recorded duplicate copy when its Message-ID is already stored).
+Raw bytes (or their reference) are moved, never dropped: a stored message that
+no longer parses goes to quarantine, a quarantined mail that now parses becomes
+a message (or a recorded duplicate copy when its Message-ID is already stored).
+A reparse can change any message's threading keys, so afterwards every thread
+component is rebuilt from scratch (`relink_all`) and reassembled.
 """
 
 from __future__ import annotations
@@ -11,21 +13,38 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from reviewbot.adapters.sql.codec import CODEC_VERSION, encode_message
+from reviewbot.adapters.sql import graph
+from reviewbot.adapters.sql.codec import CODEC_VERSION, decode_message, encode_message
+from reviewbot.adapters.sql.rows import add_person_uses, subject_key
+from reviewbot.adapters.sql.seriestables import (
+    ComponentRow,
+    PersonRow,
+    SeriesRow,
+    SeriesSectionRow,
+    ThreadKeyRow,
+)
 from reviewbot.adapters.sql.tables import DuplicateRow, MessageRow, QuarantineRow
-from reviewbot.core.model import Message
+from reviewbot.core.maintainers.people import person_uses
+from reviewbot.core.model import Message, MessageKind
+from reviewbot.core.series.closure import linkage_keys
 from reviewbot.ports import ReparseOutcome, StoredRaw
 
 M: sa.Table = MessageRow.__table__  # type: ignore[attr-defined]
 D: sa.Table = DuplicateRow.__table__  # type: ignore[attr-defined]
 Q: sa.Table = QuarantineRow.__table__  # type: ignore[attr-defined]
+SECTION: sa.Table = SeriesSectionRow.__table__  # type: ignore[attr-defined]
+SERIES: sa.Table = SeriesRow.__table__  # type: ignore[attr-defined]
+KEY: sa.Table = ThreadKeyRow.__table__  # type: ignore[attr-defined]
+COMP: sa.Table = ComponentRow.__table__  # type: ignore[attr-defined]
+PERSON: sa.Table = PersonRow.__table__  # type: ignore[attr-defined]
 
 
 def _derived(m: Message) -> dict[str, Any]:
-    return {"message_id": m.message_id, "date": m.date, "subject": m.subject.raw,
-            "from_email": m.from_email, "parsed": encode_message(m), "codec": CODEC_VERSION}
+    return {"message_id": m.message_id, "date": m.date, "parsed": encode_message(m),
+            "codec": CODEC_VERSION, "subject_key": subject_key(m),
+            "patch_id": m.patch_id if m.kind is MessageKind.PATCH else None}
 
 
 def apply(
@@ -90,3 +109,31 @@ def _to_duplicate(conn: Connection, old: Any, m: Message, sha: str) -> None:
             raw_codec=old.raw_codec, origin=old.origin, received=old.received))
         conn.execute(sa.update(M).where(M.c.message_id == m.message_id)
                      .values(duplicates=M.c.duplicates + 1))
+
+
+def relink_all(engine: Engine, chunk: int) -> int:
+    """Forget every component, series and person count; link all messages again.
+
+    Every component comes out dirty, so the next refresh reassembles everything.
+    Returns the number of messages linked.
+    """
+    with engine.begin() as conn:
+        graph.lock_graph(conn)
+        for table in (SECTION, SERIES, KEY, COMP, PERSON):
+            conn.execute(sa.delete(table))
+        conn.execute(sa.update(M).values(comp=None, series=None))
+    last, linked = 0, 0
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(sa.select(M.c.id, M.c.parsed, M.c.deleted)
+                                .where(M.c.id > last).order_by(M.c.id).limit(chunk)).all()
+            if not rows:
+                return linked
+            last = rows[-1].id
+            messages = [(r.id, r.deleted, decode_message(r.parsed)) for r in rows]
+            comps = graph.link(conn, [(m.message_id, linkage_keys(m)) for _, _, m in messages])
+            conn.execute(sa.update(M).where(M.c.id == sa.bindparam("rid"))
+                         .values(comp=sa.bindparam("c")),
+                         [{"rid": rid, "c": comps[m.message_id]} for rid, _, m in messages])
+            add_person_uses(conn, person_uses([m for _, gone, m in messages if not gone]))
+            linked += len(rows)

@@ -1,19 +1,22 @@
-"""service.Store on SQLAlchemy Core over the SQLModel tables (SQLite, PostgreSQL).
+"""The ingest side of storage on SQLAlchemy Core (SQLite, PostgreSQL): messages in.
 
-Writes use executemany inserts and one transaction per call; the ingest path
-never goes through ORM sessions (they cost more than the parsing).
+One transaction per batch stores its messages (with their thread components,
+graph.py), quarantined mail, deletions, the people the mail names, where the
+source's raw bytes live, and the source's cursor. The ingest path never goes
+through ORM sessions (they cost more than the parsing).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from reviewbot.adapters.sql import graph
 from reviewbot.adapters.sql import reparse as sqlreparse
-from reviewbot.adapters.sql import series as sqlseries
 from reviewbot.adapters.sql.codec import (
     CODEC_VERSION,
     RAW_CODECS,
@@ -22,19 +25,25 @@ from reviewbot.adapters.sql.codec import (
     pack_raw,
     unpack_raw,
 )
-from reviewbot.adapters.sql.series import pairs
+from reviewbot.adapters.sql.graph import chunks
+from reviewbot.adapters.sql.rows import (
+    META,
+    add_person_uses,
+    get_meta,
+    set_meta,
+    subject_key,
+    upsert,
+)
 from reviewbot.adapters.sql.tables import (
     CursorRow,
     DuplicateRow,
     MessageRow,
-    MetaRow,
     QuarantineRow,
-    SeriesPatchRow,
-    SeriesRow,
+    RawLocationRow,
 )
-from reviewbot.core.backlog.state import OPEN_STATES
-from reviewbot.core.model import Message, MessageId, Series, SeriesId
-from reviewbot.core.series.assemble import Assembly
+from reviewbot.core.maintainers.people import person_uses
+from reviewbot.core.model import Message, MessageKind
+from reviewbot.core.series.closure import linkage_keys
 from reviewbot.ports import (
     BatchOutcome,
     Parsed,
@@ -48,45 +57,17 @@ M: sa.Table = MessageRow.__table__  # type: ignore[attr-defined]
 D: sa.Table = DuplicateRow.__table__  # type: ignore[attr-defined]
 Q: sa.Table = QuarantineRow.__table__  # type: ignore[attr-defined]
 C: sa.Table = CursorRow.__table__  # type: ignore[attr-defined]
-META: sa.Table = MetaRow.__table__  # type: ignore[attr-defined]
-S: sa.Table = SeriesRow.__table__  # type: ignore[attr-defined]
-P: sa.Table = SeriesPatchRow.__table__  # type: ignore[attr-defined]
-
-STALE_KEY = "assembly_stale"
-IN_CHUNK = 500  # bound for IN (...) lists; SQLite's variable limit is far above
-
-
-def chunks(seq: Sequence[Any], n: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
-
-
-def _message_row(p: Parsed, list_name: str, codec: str) -> dict[str, Any]:
-    m = p.message
-    return {
-        "message_id": m.message_id, "list_name": list_name, "sha256": p.sha256,
-        "raw": pack_raw(p.mail.raw, codec), "raw_codec": codec, "origin": p.mail.origin,
-        "received": p.mail.received, "date": m.date, "subject": m.subject.raw,
-        "from_email": m.from_email, "parsed": encode_message(m), "codec": CODEC_VERSION,
-        "deleted": False, "duplicates": 0,
-    }
-
-
-def _set_meta(conn: Connection, key: str, value: str) -> None:
-    if conn.execute(sa.update(META).where(META.c.key == key).values(value=value)).rowcount == 0:
-        conn.execute(sa.insert(META).values(key=key, value=value))
+LOC: sa.Table = RawLocationRow.__table__  # type: ignore[attr-defined]
 
 
 class SqlStore:
     """The Store port over one SQLAlchemy engine. Construct with an engine; no I/O here.
 
-    `raw_codec` is how new raw mail is stored: "identity" (default: PostgreSQL
-    TOAST-compresses large values itself, and on SQLite zlib was the largest
-    single cost of an ingest) or "zlib" (half the bytes). Reads honour each
-    row's own codec, so the choice can change at any time.
+    `raw_codec` is how raw mail that is not kept by reference is stored: "zlib"
+    (default: a third of the bytes) or "identity".
     """
 
-    def __init__(self, engine: Engine, raw_codec: str = "identity") -> None:
+    def __init__(self, engine: Engine, raw_codec: str = "zlib") -> None:
         if raw_codec not in RAW_CODECS:
             raise ValueError(f"unknown raw codec {raw_codec!r} (known: {', '.join(RAW_CODECS)})")
         self.engine = engine
@@ -107,13 +88,16 @@ class SqlStore:
         parsed: Sequence[Parsed],
         rejected: Sequence[Rejected],
         removals: Sequence[Removal],
+        locations: Mapping[str, str] | None = None,
     ) -> BatchOutcome:
         try:
-            return self._store_batch(list_name, source_key, cursor, parsed, rejected, removals)
+            return self._store_batch(list_name, source_key, cursor, parsed, rejected, removals,
+                                     locations or {})
         except sa.exc.IntegrityError:
             # Another writer (a CLI ingest beside the daemon) stored some of these
             # first; the transaction rolled back whole, and a retry sees its rows.
-            return self._store_batch(list_name, source_key, cursor, parsed, rejected, removals)
+            return self._store_batch(list_name, source_key, cursor, parsed, rejected, removals,
+                                     locations or {})
 
     def _store_batch(
         self,
@@ -123,59 +107,117 @@ class SqlStore:
         parsed: Sequence[Parsed],
         rejected: Sequence[Rejected],
         removals: Sequence[Removal],
+        locations: Mapping[str, str],
     ) -> BatchOutcome:
         with self.engine.begin() as conn:
+            # Before reading which Message-IDs exist: a concurrent batch of the same mail
+            # (a cross-posted thread, two daemons) then waits instead of colliding.
+            graph.lock_graph(conn)
             new, dups = self._insert_messages(conn, list_name, parsed)
             quarantined = self._quarantine(conn, list_name, rejected)
-            deleted = sum(self._remove(conn, r) for r in removals)
-            if conn.execute(sa.update(C).where(C.c.key == source_key)
-                            .values(cursor=cursor)).rowcount == 0:
-                conn.execute(sa.insert(C).values(key=source_key, cursor=cursor))
-            if new or deleted:
-                _set_meta(conn, STALE_KEY, "1")
+            deleted = self._remove(conn, removals)
+            for key, path in sorted(locations.items()):
+                upsert(conn, LOC, "key", key, path=path)
+            upsert(conn, C, "key", source_key, cursor=cursor)
         return BatchOutcome(new, dups, quarantined, deleted)
+
+    def _raw_columns(self, p: Parsed | Rejected) -> dict[str, Any]:
+        if p.mail.by_reference:
+            return {"raw": None, "raw_codec": "identity"}
+        return {"raw": pack_raw(p.mail.raw, self.raw_codec), "raw_codec": self.raw_codec}
 
     def _insert_messages(
         self, conn: Connection, list_name: str, parsed: Sequence[Parsed]
     ) -> tuple[int, int]:
-        ids = list({p.message.message_id for p in parsed})
-        stored: dict[str, str] = {}  # message_id -> sha256 of the kept copy
-        for part in chunks(ids):
-            stored.update(pairs(conn.execute(
-                sa.select(M.c.message_id, M.c.sha256).where(M.c.message_id.in_(part))).all()))
-        rows: list[dict[str, Any]] = []
-        copies: dict[str, Parsed] = {}  # sha256 -> another copy of a stored Message-ID
-        dups = 0
+        """Store new Message-IDs; of several copies (other bytes) of one Message-ID, the
+        one with the smallest sha256 is the message and the others are duplicates, so
+        the result never depends on the order copies arrive in."""
+        by_id: dict[str, list[Parsed]] = {}
         for p in parsed:
-            mid = p.message.message_id
-            if mid in stored:
-                dups += 1
-                if stored[mid] != p.sha256:
+            by_id.setdefault(p.message.message_id, []).append(p)
+        stored: dict[str, str] = {}  # message_id -> sha256 of the kept copy
+        for part in chunks(sorted(by_id)):
+            stored.update({r[0]: r[1] for r in conn.execute(
+                sa.select(M.c.message_id, M.c.sha256).where(M.c.message_id.in_(part)))})
+        fresh: list[Parsed] = []
+        promoted: list[Parsed] = []
+        copies: dict[str, Parsed] = {}  # sha256 -> another copy of a kept Message-ID
+        dups = 0
+        for mid, copies_of in by_id.items():
+            best = min(copies_of, key=lambda p: p.sha256)
+            if mid not in stored:
+                fresh.append(best)
+                dups += len(copies_of) - 1
+                kept = best.sha256
+            else:
+                dups += len(copies_of)
+                kept = stored[mid]
+                if best.sha256 < kept:
+                    promoted.append(best)
+                    kept = best.sha256
+            for p in copies_of:
+                if p.sha256 != kept:
                     copies.setdefault(p.sha256, p)
-                continue
-            stored[mid] = p.sha256
-            rows.append(_message_row(p, list_name, self.raw_codec))
-        if rows:
-            conn.execute(sa.insert(M), rows)
+        comps = graph.link(conn, [(p.message.message_id, linkage_keys(p.message))
+                                  for p in fresh])
+        if fresh:
+            conn.execute(sa.insert(M), [self._message_row(p, list_name, comps)
+                                        for p in fresh])
+            add_person_uses(conn, person_uses([p.message for p in fresh]))
+        for p in promoted:
+            self._promote(conn, list_name, p)
         if copies:
             self._record_copies(conn, list_name, copies)
-        return len(rows), dups
+        return len(fresh), dups
+
+    def _promote(self, conn: Connection, list_name: str, p: Parsed) -> None:
+        """`p` replaces the stored copy of its Message-ID, which becomes a duplicate."""
+        old = conn.execute(sa.select(M).where(M.c.message_id == p.message.message_id)).one()
+        extra = 0
+        if conn.execute(sa.select(D.c.id).where(D.c.sha256 == old.sha256)).first() is None:
+            conn.execute(sa.insert(D).values(
+                message_id=old.message_id, list_name=old.list_name, sha256=old.sha256,
+                raw=old.raw, raw_codec=old.raw_codec, origin=old.origin,
+                received=old.received))
+            extra += 1
+        extra -= conn.execute(sa.delete(D).where(D.c.sha256 == p.sha256)).rowcount
+        comp = graph.extend(conn, p.message.message_id, old.comp,
+                            linkage_keys(p.message))
+        row = self._message_row(p, list_name, {p.message.message_id: comp})
+        for kept in ("message_id", "deleted", "duplicates", "series"):
+            row.pop(kept)
+        conn.execute(sa.update(M).where(M.c.id == old.id)
+                     .values(**row, duplicates=M.c.duplicates + extra))
+        if not old.deleted:
+            add_person_uses(conn, {k: -n for k, n in person_uses(
+                [decode_message(old.parsed)]).items()})
+            add_person_uses(conn, person_uses([p.message]))
+
+    def _message_row(self, p: Parsed, list_name: str, comps: Mapping[str, int]
+                     ) -> dict[str, Any]:
+        m = p.message
+        return {
+            "message_id": m.message_id, "list_name": list_name, "sha256": p.sha256,
+            "origin": p.mail.origin, "received": p.mail.received, "date": m.date,
+            "parsed": encode_message(m), "codec": CODEC_VERSION, "deleted": False,
+            "duplicates": 0, "comp": comps[m.message_id], "series": None,
+            "patch_id": m.patch_id if m.kind is MessageKind.PATCH else None,
+            "subject_key": subject_key(m), **self._raw_columns(p),
+        }
 
     def _record_copies(self, conn: Connection, list_name: str, copies: dict[str, Parsed]) -> None:
         known: set[str] = set()
-        for part in chunks(list(copies)):
+        for part in chunks(sorted(copies)):
             known.update(conn.execute(sa.select(D.c.sha256).where(D.c.sha256.in_(part))).scalars())
         fresh = [p for sha, p in copies.items() if sha not in known]
         if not fresh:
             return
         conn.execute(sa.insert(D), [{
             "message_id": p.message.message_id, "list_name": list_name, "sha256": p.sha256,
-            "raw": pack_raw(p.mail.raw, self.raw_codec), "raw_codec": self.raw_codec,
-            "origin": p.mail.origin, "received": p.mail.received} for p in fresh])
-        per_id: dict[str, int] = {}
-        for p in fresh:
-            per_id[p.message.message_id] = per_id.get(p.message.message_id, 0) + 1
-        for mid, n in per_id.items():
+            "origin": p.mail.origin, "received": p.mail.received, **self._raw_columns(p)}
+            for p in fresh])
+        per_id = Counter(p.message.message_id for p in fresh)
+        for mid, n in sorted(per_id.items()):
             conn.execute(sa.update(M).where(M.c.message_id == mid)
                          .values(duplicates=M.c.duplicates + n))
 
@@ -183,88 +225,53 @@ class SqlStore:
         if not rejected:
             return 0
         known: set[str] = set()
-        shas = list({r.sha256 for r in rejected})
-        for part in chunks(shas):
+        for part in chunks(sorted({r.sha256 for r in rejected})):
             known.update(conn.execute(sa.select(Q.c.sha256).where(Q.c.sha256.in_(part))).scalars())
         rows = []
         for r in rejected:
             if r.sha256 in known:
                 continue
             known.add(r.sha256)
-            rows.append({
-                "sha256": r.sha256, "message_id": r.message_id, "list_name": list_name,
-                "reason": r.reason, "raw": pack_raw(r.mail.raw, self.raw_codec),
-                "raw_codec": self.raw_codec, "origin": r.mail.origin,
-                "received": r.mail.received})
+            rows.append({"sha256": r.sha256, "message_id": r.message_id, "list_name": list_name,
+                         "reason": r.reason, "origin": r.mail.origin,
+                         "received": r.mail.received, **self._raw_columns(r)})
         if rows:
             conn.execute(sa.insert(Q), rows)
         return len(rows)
 
-    def _remove(self, conn: Connection, r: Removal) -> int:
+    def _remove(self, conn: Connection, removals: Sequence[Removal]) -> int:
+        deleted = 0
+        for r in removals:
+            row = self._removable(conn, r)
+            if row is None:
+                continue
+            conn.execute(sa.update(M).where(M.c.id == row.id).values(deleted=True))
+            graph.touch(conn, [row.comp])
+            uses = person_uses([decode_message(row.parsed)])
+            add_person_uses(conn, {k: -n for k, n in uses.items()})
+            deleted += 1
+        return deleted
+
+    def _removable(self, conn: Connection, r: Removal) -> Any:
         live = M.c.deleted == sa.false()
+        cols = (M.c.id, M.c.comp, M.c.parsed)
         if r.sha256 is not None:
-            n = conn.execute(sa.update(M).where(M.c.sha256 == r.sha256, live)
-                             .values(deleted=True)).rowcount
-            if n:
-                return int(n)
+            row = conn.execute(sa.select(*cols).where(M.c.sha256 == r.sha256, live)).first()
+            if row is not None:
+                return row
             # Only one copy of a duplicated message was removed: the kept one stays.
             if conn.execute(sa.select(D.c.id).where(D.c.sha256 == r.sha256)).first():
-                return 0
+                return None
         if r.message_id is None:
-            return 0
-        return int(conn.execute(sa.update(M).where(M.c.message_id == r.message_id, live)
-                                .values(deleted=True)).rowcount)
-
-    # -- assembly ---------------------------------------------------------------
-
-    def assembly_stale(self) -> bool:
-        with self.engine.connect() as conn:
-            value = conn.execute(sa.select(META.c.value).where(META.c.key == STALE_KEY)).scalar()
-        # A database that never assembled is stale if it holds any message.
-        if value is None:
-            return self.count_messages() > 0
-        return bool(value == "1")
-
-    def series_count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(S)).scalar_one())
-
-    def count_messages(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(M)).scalar_one())
-
-    def live_messages(
-        self, known: Mapping[MessageId, tuple[str, Message]] | None = None
-    ) -> list[Message]:
-        live = M.c.deleted == sa.false()
-        with self.engine.connect() as conn:
-            if not known:
-                texts = conn.execute(sa.select(M.c.parsed).where(live)
-                                     .order_by(M.c.id)).scalars().all()
-                return [decode_message(t) for t in texts]
-            found: dict[int, Message] = {}
-            need: list[int] = []
-            for row_id, mid, sha in conn.execute(
-                    sa.select(M.c.id, M.c.message_id, M.c.sha256).where(live)):
-                hit = known.get(mid)
-                if hit is not None and hit[0] == sha:
-                    found[row_id] = hit[1]
-                else:
-                    need.append(row_id)
-            for part in chunks(need):
-                for row_id, text in conn.execute(
-                        sa.select(M.c.id, M.c.parsed).where(M.c.id.in_(part))):
-                    found[row_id] = decode_message(text)
-        return [found[k] for k in sorted(found)]
-
-    def save_assembly(self, assembly: Assembly, states: Mapping[SeriesId, str]) -> None:
-        with self.engine.begin() as conn:
-            sqlseries.save(conn, assembly, states)
-            _set_meta(conn, STALE_KEY, "0")
+            return None
+        return conn.execute(sa.select(*cols).where(M.c.message_id == r.message_id,
+                                                   live)).first()
 
     # -- reparse ----------------------------------------------------------------
 
     def stored_raw(self, chunk: int) -> Iterator[list[StoredRaw]]:
+        """Every stored and quarantined mail, in chunks. A mail kept by reference has
+        `raw` None and its `origin`; the caller reads the bytes (ports.RawReader)."""
         with self.engine.connect() as conn:
             tops = [conn.execute(sa.select(sa.func.max(t.c.id))).scalar() or 0 for t in (M, Q)]
         for table, top, quarantined in ((M, tops[0], False), (Q, tops[1], True)):
@@ -272,61 +279,41 @@ class SqlStore:
             while last < top:
                 with self.engine.connect() as conn:
                     rows = conn.execute(
-                        sa.select(table.c.id, table.c.raw, table.c.raw_codec, table.c.received)
+                        sa.select(table.c.id, table.c.raw, table.c.raw_codec, table.c.received,
+                                  table.c.origin)
                         .where(table.c.id > last, table.c.id <= top)
                         .order_by(table.c.id).limit(chunk)).all()
                 if not rows:
                     break
                 last = rows[-1].id
-                yield [StoredRaw(r.id, quarantined, unpack_raw(r.raw, r.raw_codec), r.received)
-                       for r in rows]
+                yield [StoredRaw(r.id, quarantined,
+                                 unpack_raw(r.raw, r.raw_codec) if r.raw is not None else None,
+                                 r.received, r.origin) for r in rows]
 
     def apply_reparse(
         self, results: Sequence[tuple[StoredRaw, Message | str, str]]
     ) -> ReparseOutcome:
         with self.engine.begin() as conn:
-            outcome = sqlreparse.apply(conn, results)
-            _set_meta(conn, STALE_KEY, "1")
-        return outcome
+            return sqlreparse.apply(conn, results)
 
-    # -- reading (CLI) ----------------------------------------------------------
+    def relink_all(self, chunk: int = 2000) -> int:
+        """Rebuild every thread component from the stored messages (after a reparse)."""
+        return sqlreparse.relink_all(self.engine, chunk)
 
-    def series_for(self, message_id: str) -> tuple[Series, str] | None:
-        """The series containing `message_id` (with or without <>) and its state."""
-        mid = message_id.strip().removeprefix("<").removesuffix(">")
+    def meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
-            sid = sqlseries.series_id_of(conn, mid)
-            return sqlseries.load(conn, sid) if sid is not None else None
+            return get_meta(conn, key)
 
-    def has_message(self, message_id: str) -> bool:
-        mid = message_id.strip().removeprefix("<").removesuffix(">")
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self.engine.begin() as conn:
+            if value is None:
+                conn.execute(sa.delete(META).where(META.c.key == key))
+            else:
+                set_meta(conn, key, value)
+
+    def raw_locations(self) -> dict[str, str]:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(M.c.id).where(M.c.message_id == mid)).first() is not None
-
-    def queue(self) -> list[sqlseries.QueueEntry]:
-        with self.engine.connect() as conn:
-            return sqlseries.queue(conn, OPEN_STATES)
-
-    def stats(self) -> dict[str, Any]:
-        def count(conn: Connection, table: sa.Table, *where: Any) -> int:
-            q = sa.select(sa.func.count()).select_from(table)
-            return int(conn.execute(q.where(*where) if where else q).scalar_one())
-
-        with self.engine.connect() as conn:
-            states = pairs(conn.execute(
-                sa.select(S.c.state, sa.func.count()).group_by(S.c.state)).all())
-            return {
-                "messages": count(conn, M, M.c.deleted == sa.false()),
-                "deleted": count(conn, M, M.c.deleted == sa.true()),
-                "duplicates": count(conn, D),
-                "quarantined": count(conn, Q),
-                "series": count(conn, S),
-                "patches": count(conn, P),
-                "open": sum(n for st, n in states.items() if st in OPEN_STATES),
-                "states": {k: states[k] for k in sorted(states)},
-                "cursors": pairs(conn.execute(sa.select(C.c.key, C.c.cursor)
-                                             .order_by(C.c.key)).all()),
-            }
+            return {r[0]: r[1] for r in conn.execute(sa.select(LOC.c.key, LOC.c.path))}
 
 
 def make_engine(url: str) -> Engine:

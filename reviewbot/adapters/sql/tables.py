@@ -1,8 +1,9 @@
 """SQLModel tables. Mapping to core types lives in sqlstore.py, not here.
 
-Raw mail is kept losslessly (the bytes, as-is or zlib-compressed per row, and
-the sha256 of the original bytes); the parsed Message is cached as compact JSON
-so reassembly never has to reparse. Series rows are derived data, rewritten by reassembly.
+Raw mail is kept losslessly: by reference into a public-inbox epoch (the blob
+id), or its bytes compressed, with the sha256 of the original bytes. The parsed
+Message is cached as compressed JSON so reassembly never has to reparse. The
+series tables (seriestables.py) are derived data, rewritten by reassembly.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def _aware(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=sa.Column(AwareDateTime(), nullable=nullable, index=index))
 
 
-def _blob() -> Any:
-    return Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+def _blob(nullable: bool = False) -> Any:
+    return Field(default=None if nullable else ..., sa_column=sa.Column(
+        sa.LargeBinary(), nullable=nullable))
 
 
 def _codec() -> Any:
@@ -56,27 +58,48 @@ def _text(nullable: bool = False) -> Any:
 
 
 class MessageRow(SQLModel, table=True):
+    """One stored mail: where its bytes are, and its parsed form.
+
+    `raw` is None when the bytes are kept by reference: `origin` names a blob of a
+    public-inbox epoch ("epoch:<list>/<epoch>#<oid>", see `raw_location`), which
+    `git cat-file` reads back byte for byte. Other sources' bytes are stored
+    compressed. `comp` is the thread component (core.series.closure) the mail
+    belongs to; `series` the row id of its series (None: in none).
+    """
+
     __tablename__ = "message"
+    __table_args__ = (
+        sa.Index("ix_message_patch_id", "patch_id", sqlite_where=sa.text("patch_id IS NOT NULL"),
+                 postgresql_where=sa.text("patch_id IS NOT NULL")),
+        sa.Index("ix_message_subject_key", "subject_key",
+                 sqlite_where=sa.text("subject_key IS NOT NULL"),
+                 postgresql_where=sa.text("subject_key IS NOT NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(unique=True)
     list_name: str
     sha256: str = Field(unique=True)  # of the uncompressed raw bytes
-    raw: bytes = _blob()  # the original bytes, stored as raw_codec says
-    raw_codec: str = _codec()  # "identity" | "zlib" (sqlcodec.pack_raw)
+    raw: bytes | None = _blob(nullable=True)  # the bytes as raw_codec says; None: by reference
+    raw_codec: str = _codec()  # "identity" | "zlib" (codec.pack_raw)
     origin: str
     received: datetime | None = _aware(nullable=True)
     date: datetime = _aware(index=True)
-    subject: str
-    from_email: str
-    parsed: str = _text()  # sqlcodec JSON of core.model.Message
+    parsed: bytes = _blob()  # codec.encode_message: compressed JSON of core.model.Message
     codec: int
     deleted: bool = Field(default=False)
     duplicates: int = Field(default=0)  # extra copies that arrived (see `duplicate`)
+    comp: int | None = Field(default=None, index=True)
+    series: int | None = Field(default=None, index=True)
+    # applied detection's lookups (patch postings only): `git patch-id --stable`, and a
+    # 63-bit hash of the normalised subject (core.applied.match.normalise_subject)
+    patch_id: str | None = None
+    subject_key: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(),
+                                                                      nullable=True))
 
 
 class DuplicateRow(SQLModel, table=True):
-    """Another copy of a stored Message-ID with different bytes, kept verbatim."""
+    """Another copy of a stored Message-ID with different bytes, kept (or referenced)."""
 
     __tablename__ = "duplicate"
 
@@ -84,14 +107,14 @@ class DuplicateRow(SQLModel, table=True):
     message_id: str = Field(index=True)
     list_name: str
     sha256: str = Field(unique=True)
-    raw: bytes = _blob()
+    raw: bytes | None = _blob(nullable=True)
     raw_codec: str = _codec()
     origin: str
     received: datetime | None = _aware(nullable=True)
 
 
 class QuarantineRow(SQLModel, table=True):
-    """Mail the parser rejected: kept verbatim with the reason, retried by reparse."""
+    """Mail the parser rejected: kept with the reason, retried by reparse."""
 
     __tablename__ = "quarantine"
 
@@ -100,10 +123,23 @@ class QuarantineRow(SQLModel, table=True):
     message_id: str | None = Field(default=None, index=True)  # best effort, from the raw header
     list_name: str
     reason: str = _text()
-    raw: bytes = _blob()
+    raw: bytes | None = _blob(nullable=True)
     raw_codec: str = _codec()
     origin: str
     received: datetime | None = _aware(nullable=True)
+
+
+class RawLocationRow(SQLModel, table=True):
+    """Where an origin prefix ("epoch:<list>/<epoch>") lives on this machine now.
+
+    Written by every ingest of the source, so a mirror re-cloned elsewhere is
+    found again; the blob ids in `origin` do not change with the clone.
+    """
+
+    __tablename__ = "raw_location"
+
+    key: str = Field(primary_key=True)
+    path: str = _text()
 
 
 class CursorRow(SQLModel, table=True):
@@ -120,66 +156,3 @@ class MetaRow(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str = _text()
-
-
-class SeriesRow(SQLModel, table=True):
-    __tablename__ = "series"
-
-    series_id: str = Field(primary_key=True)
-    title: str = _text()
-    version: int
-    total: int
-    author_name: str
-    author_email: str = Field(index=True)
-    date: datetime = _aware(index=True)
-    cover_message_id: str | None = None
-    missing: str  # JSON list of indexes
-    revisions: str = _text()  # JSON list of root ids, oldest first
-    superseded_by: str | None = Field(default=None, index=True)
-    revision_link: str | None = None
-    change_id: str | None = None
-    is_rfc: bool
-    is_resend: bool
-    is_autosel: bool
-    tags: str  # JSON list
-    state: str = Field(index=True)
-    patch_count: int
-    digest: str  # of everything stored for this series; unchanged series are not rewritten
-
-
-class SeriesPatchRow(SQLModel, table=True):
-    __tablename__ = "series_patch"
-
-    id: int | None = Field(default=None, primary_key=True)
-    series_id: str = Field(index=True)
-    idx: int
-    message_id: str = Field(index=True)
-    subject: str = _text()
-    files: str = _text()  # JSON list
-    patch_id: str | None = None
-
-
-class SeriesTrailerRow(SQLModel, table=True):
-    """patch_idx 0 holds the cover letter's own trailers."""
-
-    __tablename__ = "series_trailer"
-
-    id: int | None = Field(default=None, primary_key=True)
-    series_id: str = Field(index=True)
-    patch_idx: int
-    pos: int
-    kind: str
-    name: str
-    email: str
-    value: str = _text()
-    qualifier: str | None = None
-    source: str | None = None
-
-
-class SeriesMemberRow(SQLModel, table=True):
-    """Every message of a series' thread(s) -> its series."""
-
-    __tablename__ = "series_member"
-
-    message_id: str = Field(primary_key=True)
-    series_id: str = Field(index=True)

@@ -3,13 +3,13 @@
 Rows are keyed by (tree, commit sha, Message-ID): a commit reported again
 because it reached a second branch (or a `--rescan`) adds nothing, so nothing
 is ever counted twice. Series and patch index are recorded as assembled when
-the match was made; readers (`commit_matches`, `applied_for`) map through the
-current assembly first, because a later reassembly may regroup messages.
+the match was made; readers map a posting to its series through the current
+assembly (message.series), because a later reassembly may regroup messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,13 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
-from reviewbot.adapters.sql.tables import AwareDateTime, SeriesMemberRow, SeriesPatchRow
-from reviewbot.core.backlog.events import CommitMatch
-from reviewbot.core.model import MessageId, SeriesId
+from reviewbot.adapters.sql import graph
+from reviewbot.adapters.sql.codec import decode_message
+from reviewbot.adapters.sql.graph import chunks
+from reviewbot.adapters.sql.seriestables import SeriesRow
+from reviewbot.adapters.sql.tables import AwareDateTime, MessageRow
+from reviewbot.core.model import Message, MessageId, SeriesId
 from reviewbot.ports import AppliedRecord
 
-P: sa.Table = SeriesPatchRow.__table__  # type: ignore[attr-defined]
-MEM: sa.Table = SeriesMemberRow.__table__  # type: ignore[attr-defined]
+M: sa.Table = MessageRow.__table__  # type: ignore[attr-defined]
+S: sa.Table = SeriesRow.__table__  # type: ignore[attr-defined]
 
 
 def _aware(index: bool = False) -> Any:
@@ -76,10 +79,30 @@ class SqlTrees:
             rows = conn.execute(sa.select(TIP.c.branch, TIP.c.sha).where(TIP.c.tree == tree))
             return {r.branch: r.sha for r in rows}
 
-    def placement(self) -> dict[MessageId, tuple[SeriesId, int | None]]:
-        """Every series member -> (its series, its patch index or None)."""
+    def candidates(self, patch_ids: Collection[str], message_ids: Collection[str],
+                   subject_keys: Collection[int]) -> list[tuple[Message, SeriesId | None]]:
+        live = M.c.deleted == sa.false()
+        rows: dict[int, tuple[bytes, str | None]] = {}
         with self.engine.connect() as conn:
-            return _placement(conn)
+            conditions: list[Any] = []
+            for part in chunks(sorted(patch_ids)):
+                conditions.append(M.c.patch_id.in_(part))
+            for part in chunks(sorted(subject_keys)):
+                conditions.append(M.c.subject_key.in_(part))
+            for part in chunks(sorted(message_ids)):
+                conditions.append(M.c.message_id.in_(part))
+                # The other postings of the series those messages belong to or root.
+                linked = sa.select(M.c.series).where(M.c.message_id.in_(part),
+                                                     M.c.series.is_not(None))
+                rooted = sa.select(S.c.id).where(S.c.series_id.in_(part))
+                conditions.append(M.c.series.in_(linked.union(rooted).scalar_subquery()))
+            for cond in conditions:
+                for r in conn.execute(
+                        sa.select(M.c.id, M.c.parsed, S.c.series_id)
+                        .outerjoin(S, S.c.id == M.c.series).where(cond, live)):
+                    rows[r.id] = (r.parsed, r.series_id)
+        return [(decode_message(parsed), SeriesId(sid) if sid else None)
+                for _, (parsed, sid) in sorted(rows.items())]
 
     def applied_shas(self, tree: str, branches: Sequence[str]) -> list[str]:
         """Matched commits of `tree` first seen on one of `branches`."""
@@ -96,10 +119,14 @@ class SqlTrees:
         """Tips, new matches and dropped commits in ONE transaction; returns rows added."""
         with self.engine.begin() as conn:
             gone = sorted(set(dropped))
-            for i in range(0, len(gone), 500):
+            touched: list[str] = [r.message_id for r in records]
+            for part in chunks(gone):
+                touched += conn.execute(sa.select(APPLIED.c.message_id).where(
+                    APPLIED.c.tree == tree, APPLIED.c.sha.in_(part))).scalars().all()
                 conn.execute(sa.delete(APPLIED).where(APPLIED.c.tree == tree,
-                                                      APPLIED.c.sha.in_(gone[i:i + 500])))
+                                                      APPLIED.c.sha.in_(part)))
             added = _insert_new(conn, tree, records)
+            graph.touch(conn, graph.comps_of_messages(conn, touched))
             for branch, sha in tips.items():
                 where = (TIP.c.tree == tree, TIP.c.branch == branch)
                 if conn.execute(sa.update(TIP).where(*where)
@@ -130,15 +157,6 @@ def _insert_new(conn: Connection, tree: str, records: Sequence[AppliedRecord]) -
     return len(rows)
 
 
-def _placement(conn: Connection) -> dict[MessageId, tuple[SeriesId, int | None]]:
-    out: dict[MessageId, tuple[SeriesId, int | None]] = {
-        MessageId(m): (SeriesId(s), None)
-        for m, s in conn.execute(sa.select(MEM.c.message_id, MEM.c.series_id))}
-    for m, s, idx in conn.execute(sa.select(P.c.message_id, P.c.series_id, P.c.idx)):
-        out[MessageId(m)] = (SeriesId(s), idx)
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class AppliedRow:
     """One stored match, placed in the current assembly."""
@@ -160,44 +178,19 @@ class AppliedRow:
         return min(self.commit_date, self.first_seen)
 
 
-def _rows(conn: Connection, where: Any = None) -> list[AppliedRow]:
-    placed = _placement(conn)
-    q = sa.select(APPLIED).order_by(APPLIED.c.commit_date, APPLIED.c.sha, APPLIED.c.id)
+def applied_rows(engine: Engine, message_ids: Iterable[str]) -> list[AppliedRow]:
+    """Stored matches of these postings, oldest commit first, each with the series the
+    posting belongs to now (a later reassembly may have regrouped it)."""
     out: list[AppliedRow] = []
-    for r in conn.execute(q if where is None else q.where(where)):
-        sid, idx = placed.get(MessageId(r.message_id), (SeriesId(r.series_id), r.patch_idx))
-        out.append(AppliedRow(r.tree, r.branch, r.sha, MessageId(r.message_id), sid, idx,
-                              r.method, r.fuzzy, r.commit_date, r.first_seen))
-    return out
-
-
-def applied_rows(engine: Engine, message_ids: Iterable[str] | None = None) -> list[AppliedRow]:
-    """Stored matches (all, or those of these postings), oldest commit first."""
     with engine.connect() as conn:
-        if message_ids is None:
-            return _rows(conn)
-        ids = sorted(set(message_ids))
-        return [r for i in range(0, len(ids), 500)
-                for r in _rows(conn, APPLIED.c.message_id.in_(ids[i:i + 500]))]
-
-
-def commit_matches(engine: Engine) -> dict[SeriesId, list[CommitMatch]]:
-    """Per series, one CommitMatch per commit: the patch indexes it applies, oldest first.
-
-    A commit found in two watched trees (or reported by two polls) is one
-    match; the branch is where it was first seen.
-    """
-    merged: dict[tuple[SeriesId, str], tuple[datetime, set[int], str]] = {}
-    for r in applied_rows(engine):
-        if r.patch_idx is None:
-            continue  # no longer a listed patch of any series
-        key = (r.series_id, r.sha)
-        at, patches, branch = merged.get(key, (r.at, set(), r.branch))
-        patches.add(r.patch_idx)
-        merged[key] = (min(at, r.at), patches, branch)
-    out: dict[SeriesId, list[CommitMatch]] = {}
-    for (sid, sha), (at, patches, branch) in merged.items():
-        out.setdefault(sid, []).append(CommitMatch(at, sha, tuple(sorted(patches)), branch))
-    for matches in out.values():
-        matches.sort(key=lambda c: (c.at, c.sha))
+        for part in chunks(sorted(set(message_ids))):
+            q = (sa.select(APPLIED, S.c.series_id.label("now_series"))
+                 .outerjoin(M, M.c.message_id == APPLIED.c.message_id)
+                 .outerjoin(S, S.c.id == M.c.series)
+                 .where(APPLIED.c.message_id.in_(part)))
+            for r in conn.execute(q):
+                out.append(AppliedRow(r.tree, r.branch, r.sha, MessageId(r.message_id),
+                                      SeriesId(r.now_series or r.series_id), r.patch_idx,
+                                      r.method, r.fuzzy, r.commit_date, r.first_seen))
+    out.sort(key=lambda r: (r.commit_date, r.sha, r.message_id))
     return out

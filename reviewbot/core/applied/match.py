@@ -17,6 +17,7 @@ a maintainer applies the latest revision (dlespiau/patchwork#188).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -133,6 +134,12 @@ def normalise_subject(subject: str) -> str:
             break
         s = stripped
     return _SPACE.sub(" ", s).strip().casefold()
+
+
+def subject_hash(subject: str) -> int:
+    """A 63-bit hash of the normalised subject: how the store indexes postings by subject."""
+    digest = hashlib.blake2b(normalise_subject(subject).encode(), digest_size=8).digest()
+    return int.from_bytes(digest) >> 1
 
 
 # Where a Message-ID can hide in a trailer value: lore /r/, /all/, /<list>/ or

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from reviewbot.core.backlog.entitled import Appliers, applied_counts
 from reviewbot.core.model import Message, MessageId, MessageKind, Series, TrailerKind
 
 
@@ -64,6 +65,7 @@ class SeriesEvent:
     total: int = 1  # POSTED: patches in the series
     rfc: bool = False  # POSTED as RFC
     carried: bool = False  # TRAILER in the posting itself (earlier revision, internal review)
+    ack: bool = False  # REPLY that only thanks or approves (Message.ack_only): no objection
     ref: str = ""  # Message-ID, commit hash or newer series id, for the timeline
     note: str = ""  # branch, reason, qualifier
 
@@ -87,6 +89,56 @@ class CommitMatch:
     branch: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PatchCommit:
+    """A stored applied-detection match: commit `sha`, first seen on `branch`, applies
+    the posting `message_id` (at: committed, or first seen if that was earlier)."""
+
+    message_id: MessageId
+    sha: str
+    branch: str
+    at: datetime
+
+
+def commit_matches(series: Series, commits: Iterable[PatchCommit]) -> list[CommitMatch]:
+    """One CommitMatch per commit applying patches of `series`, oldest first.
+
+    A commit found in two trees (or by two polls) is one match, at its earliest
+    time, on the branch it was first seen on. A posting listed in two series (a
+    partial reroll carries the older patch) counts for both.
+    """
+    index = {p.message_id: p.index for p in series.patches}
+    merged: dict[str, tuple[datetime, set[int], str]] = {}
+    for c in sorted(commits, key=lambda c: (c.at, c.sha, c.branch, c.message_id)):
+        idx = index.get(c.message_id)
+        if idx is None:
+            continue
+        at, patches, branch = merged.get(c.sha, (c.at, set(), c.branch))
+        patches.add(idx)
+        merged[c.sha] = (min(at, c.at), patches, branch)
+    out = [CommitMatch(at, sha, tuple(sorted(p)), branch)
+           for sha, (at, p, branch) in merged.items()]
+    out.sort(key=lambda c: (c.at, c.sha))
+    return out
+
+
+def history_events(
+    series: Series,
+    members: Iterable[Message],
+    *,
+    newer: Series | None = None,
+    commits: Iterable[PatchCommit] = (),
+    actions: Iterable[SeriesEvent] = (),
+    appliers: Appliers | None = None,
+) -> list[SeriesEvent]:
+    """A series' whole history: its mail, the newer revision, the commits applying its
+    patches, and the manual actions people recorded, in one deterministic order.
+    `appliers`: who may say "applied" (None: anyone, when nothing is routed)."""
+    matched = commit_matches(series, commits)
+    return merge_events(events_from_series(series, members, newer=newer, commits=matched,
+                                           appliers=appliers), actions)
+
+
 def merge_events(*streams: Iterable[SeriesEvent]) -> list[SeriesEvent]:
     """Mail-derived, commit-derived and stored manual events in one deterministic order."""
     return sorted((e for s in streams for e in s), key=lambda e: e.sort_key)
@@ -99,11 +151,14 @@ def events_from_series(
     newer: Series | None = None,
     commits: Iterable[CommitMatch] = (),
     error_bots: Collection[str] = ERROR_BOTS,
+    appliers: Appliers | None = None,
 ) -> list[SeriesEvent]:
     """Everything the mail and the tree say about one revision, oldest first.
 
     `messages` are the series' members (patches, cover, replies at any depth);
-    `newer` is the revision that superseded it, if any.
+    `newer` is the revision that superseded it, if any. An "applied" statement counts
+    only from someone in `appliers` (core.backlog.entitled); from anyone else it is an
+    ordinary reply. None: every statement counts.
     """
     by_id = {m.message_id: m for m in messages}
     patch_of: dict[MessageId, int] = {p.message_id: p.index for p in series.patches}
@@ -126,7 +181,7 @@ def events_from_series(
         if msg.date < series.date:
             # A skewed Date: must not drop a reply from the history; it came after the posting.
             msg = replace(msg, date=series.date)
-        events.extend(_reply_events(msg, _target(msg, patch_of), error_bots))
+        events.extend(_reply_events(msg, _target(msg, patch_of), error_bots, appliers))
     if newer is not None:
         events.append(SeriesEvent(
             at=newer.date, kind=EventKind.NEW_REVISION, actor=newer.author_email.lower(),
@@ -165,10 +220,12 @@ def _trailer_events(
 
 
 def _reply_events(
-    msg: Message, where: tuple[int, ...], error_bots: Collection[str]
+    msg: Message, where: tuple[int, ...], error_bots: Collection[str],
+    appliers: Appliers | None = None,
 ) -> list[SeriesEvent]:
     sender = msg.from_email.lower()
-    if msg.applied is not None:
+    if msg.applied is not None and (appliers is None
+                                    or applied_counts(msg.applied, sender, appliers)):
         notice = msg.applied
         return [SeriesEvent(
             at=msg.date, kind=EventKind.APPLIED, actor=sender, partial=notice.partial,
@@ -182,4 +239,4 @@ def _reply_events(
     if trailers:
         return trailers
     return [SeriesEvent(at=msg.date, kind=EventKind.REPLY, actor=sender, patches=where,
-                        ref=str(msg.message_id))]
+                        ack=msg.ack_only, ref=str(msg.message_id))]

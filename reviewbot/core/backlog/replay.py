@@ -43,7 +43,7 @@ _HELD = frozenset({State.SNOOZED, State.DEFERRED, State.ARCHIVED, State.REJECTED
 
 
 @dataclass
-class _Replay:
+class Replay:
     policy: Policy
     maintainers: frozenset[str]
     reviewers: frozenset[str]
@@ -68,6 +68,7 @@ class _Replay:
     objections: set[str] = field(default_factory=set)  # whose latest word asks for changes
     assignees: list[str] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    last_event_at: datetime | None = None
 
 
     def role(self, e: SeriesEvent) -> Role:
@@ -206,6 +207,8 @@ class _Replay:
             return
         self.first_review_at = self.first_review_at or e.at
         self.spoke.add(e.actor)
+        if e.ack:
+            return  # a thanks or "Ack." after a review asks nothing of the author
         self.objections.add(e.actor)
         self.set(e.at, State.CHANGES_REQUESTED, Turn.AUTHOR,
                  f"{role} {e.actor} replied without a review tag; waiting for the author")
@@ -317,6 +320,70 @@ class _Replay:
         return None
 
 
+def replay(
+    events: Iterable[SeriesEvent],
+    policy: Policy,
+    *,
+    maintainers: Collection[str] = (),
+    reviewers: Collection[str] = (),
+    aliases: Mapping[str, str] | None = None,
+    until: datetime | None = None,
+) -> Replay:
+    """Replay `events` (those at or before `until`, when given) in their total order.
+
+    The result is the state right after the last event: time has not yet been
+    let pass to any `now` (see `finish`). Raises ValueError if no POSTED event
+    is replayed.
+    """
+    alias = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
+
+    def canon(entry: str) -> str:
+        addr = address(entry) if "<" in entry else entry.lower()
+        return alias.get(addr, addr)
+
+    r = Replay(policy, frozenset(map(canon, maintainers)), frozenset(map(canon, reviewers)))
+    for e in sorted(events, key=lambda e: e.sort_key):
+        if until is not None and e.at > until:
+            continue
+        if r.posted_at is None and e.kind is not EventKind.POSTED:
+            continue  # nothing to attach to yet
+        if alias:
+            e = replace(e, actor=canon(e.actor), target=canon(e.target))
+        r.advance(e.at)
+        r.apply(e)
+        r.last_event_at = e.at
+    if r.posted_at is None or r.since is None or r.last_activity is None:
+        raise ValueError("a series' history must start with a posted event")
+    return r
+
+
+def finish(r: Replay, now: datetime) -> SeriesStatus:
+    """Let time pass up to `now` (snoozes end, quiet series go stale); the status then."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    r.advance(now)
+    assert r.posted_at is not None and r.since is not None and r.last_activity is not None
+    return SeriesStatus(
+        state=r.visible,
+        turn=r.turn,
+        reason=r.why,
+        since=r.since,
+        due=r.due(),
+        waiting_on=r.waiting_on(),
+        assignees=tuple(r.assignees),
+        posted_at=r.posted_at,
+        last_activity=r.last_activity,
+        first_review_at=r.first_review_at,
+        applied_at=r.applied_at,
+        applied_patches=tuple(sorted(r.applied)),
+        reviewed_patches=tuple(r.reviewed()),
+        total=r.total,
+        revision=r.revision,
+        rfc=r.rfc,
+        timeline=tuple(r.timeline),
+    )
+
+
 def derive_state(
     events: Iterable[SeriesEvent],
     policy: Policy,
@@ -335,43 +402,8 @@ def derive_state(
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    alias = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
-
-    def canon(entry: str) -> str:
-        addr = address(entry) if "<" in entry else entry.lower()
-        return alias.get(addr, addr)
-
-    replay = _Replay(policy, frozenset(map(canon, maintainers)),
-                     frozenset(map(canon, reviewers)))
-    for e in sorted((e for e in events if e.at <= now), key=lambda e: e.sort_key):
-        if replay.posted_at is None and e.kind is not EventKind.POSTED:
-            continue  # nothing to attach to yet
-        if alias:
-            e = replace(e, actor=canon(e.actor), target=canon(e.target))
-        replay.advance(e.at)
-        replay.apply(e)
-    if replay.posted_at is None or replay.since is None or replay.last_activity is None:
-        raise ValueError("a series' history must start with a posted event")
-    replay.advance(now)
-    return SeriesStatus(
-        state=replay.visible,
-        turn=replay.turn,
-        reason=replay.why,
-        since=replay.since,
-        due=replay.due(),
-        waiting_on=replay.waiting_on(),
-        assignees=tuple(replay.assignees),
-        posted_at=replay.posted_at,
-        last_activity=replay.last_activity,
-        first_review_at=replay.first_review_at,
-        applied_at=replay.applied_at,
-        applied_patches=tuple(sorted(replay.applied)),
-        reviewed_patches=tuple(replay.reviewed()),
-        total=replay.total,
-        revision=replay.revision,
-        rfc=replay.rfc,
-        timeline=tuple(replay.timeline),
-    )
+    return finish(replay(events, policy, maintainers=maintainers, reviewers=reviewers,
+                         aliases=aliases, until=now), now)
 
 
 def series_status(

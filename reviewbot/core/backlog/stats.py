@@ -7,7 +7,7 @@ of the values at or below it), so every figure is an observed duration.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,11 +67,21 @@ def age_bucket(age: timedelta) -> str:
     return "gt30d"
 
 
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """What the time figures need of one series (open or closed)."""
+
+    posted_at: datetime
+    first_review_at: datetime | None
+    applied_at: datetime | None
+
+
 def subsystem_stats(
-    statuses: Mapping[str, SeriesStatus], now: datetime, *, oldest: int = 10
+    open_: Mapping[str, SeriesStatus], history: Iterable[Durations], now: datetime, *,
+    oldest: int = 10,
 ) -> SubsystemStats:
-    """Figures over one subsystem's series (series id -> status derived at `now`)."""
-    open_ = {sid: s for sid, s in statuses.items() if s.is_open}
+    """Figures over one subsystem: its open series (series id -> status at `now`) and the
+    durations of all its series, open or closed, for time to first review and applied."""
     by_state: dict[str, int] = {}
     for s in open_.values():
         by_state[s.state.value] = by_state.get(s.state.value, 0) + 1
@@ -83,8 +93,13 @@ def subsystem_stats(
          if s.turn in (Turn.REVIEWER, Turn.MAINTAINER)),
         key=lambda w: (w.since, w.series_id),
     )
-    first = [s.first_review_at - s.posted_at for s in statuses.values() if s.first_review_at]
-    applied = [s.applied_at - s.posted_at for s in statuses.values() if s.applied_at]
+    first: list[timedelta] = []
+    applied: list[timedelta] = []
+    for d in history:
+        if d.first_review_at:
+            first.append(d.first_review_at - d.posted_at)
+        if d.applied_at:
+            applied.append(d.applied_at - d.posted_at)
     return SubsystemStats(
         open_total=len(open_),
         open_by_state=dict(sorted(by_state.items())),
@@ -92,5 +107,5 @@ def subsystem_stats(
         oldest_waiting=tuple(waiting[:oldest]),
         time_to_first_review=_percentiles(first),
         time_to_applied=_percentiles(applied),
-        reviewer_load=dict(sorted(open_load(statuses.values()).items())),
+        reviewer_load=dict(sorted(open_load(open_.values()).items())),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from reviewbot.core.mail.applied import applied_branch, find_applied, names_a_part
 from reviewbot.core.model import AppliedNotice, PullRequest, Subject
 
 _BOT_LOCALPARTS = frozenset(
@@ -45,26 +46,6 @@ def is_patchwork_bot(from_email: str) -> bool:
 
 _PWBOT = re.compile(r"^This (series|patch) was applied to ([^\n]+?)\s*$", re.MULTILINE)
 _PWBOT_ITEM = re.compile(r"^  - \[[^\n]*\n(?:    ([^\n]*))?", re.MULTILINE)
-# A maintainer's own line: "Applied, thanks!", "Applied to for-rc thanks",
-# "Thanks, applied to mlx5-next.", "I have applied it. Thanks!",
-# "Series applied, thanks", "Applied to the review-ilpo-next branch."
-_HUMAN = re.compile(
-    r"^(?:(?:thanks|ok|okay)[,!.]?\s+)?(?:(?:i|we)\s+(?:have\s+)?)?"
-    r"(?:(?:the\s+)?(?:whole\s+)?(?:series|patch|patches)\s+)?"
-    r"(Applied|applied)\b([^\n]*)$",
-    re.MULTILINE | re.IGNORECASE,
-)
-# A tester's "I applied it on top of v6.17-rc3 and ..." is no notice.
-_NOT_APPLIED = re.compile(
-    r"\s*(?:successfully|cleanly|on\b|only\b|locally\b|fine\b)"
-    r"|.*\b(?:on top|locally|tests?|tested|testing|observe|reproduce)\b",
-    re.IGNORECASE,
-)
-_BRANCH = re.compile(
-    r"\s*(?:(?:it|this|them|both|these\s+patches|this\s+patch|(?:the|this)\s+series)\s+)?"
-    r"to\s+(?:the\s+)?([\w./#:+-]+(?:\s*\([^)\n]*\))?)",
-    re.IGNORECASE,
-)
 _COMMIT_LINK = re.compile(r"https?://git\.kernel\.org/\S*?/c/([0-9a-f]{7,40})")
 _COMMIT_LINE = re.compile(
     r"^\s+commit:?\s+([0-9a-f]{7,40})\b|\bapplied as commit ([0-9a-f]{7,40})\b",
@@ -74,14 +55,17 @@ _SUBSET = re.compile(r"^(?:\S+:\s*)*\(subset\)", re.IGNORECASE)
 
 
 def applied_notice(
-    text: str, subject: Subject, from_email: str
+    text: str, subject: Subject, from_email: str, paras: list[str] | None = None
 ) -> AppliedNotice | None:
     """The "applied" notice in a reply, or None.
 
-    Only unquoted lines at the start of a line count, so a quoted notice or
-    "does this still apply?" does not; a line ending in "?" is a question.
+    A person's notice is a statement anywhere in an unquoted paragraph
+    (core.mail.applied); quoted text, questions, plans, requests and test
+    reports are not. Whether the sender may apply to the tree is the
+    backlog's decision (core.backlog.entitled), made with routing.
+    `paras`: `core.mail.applied.paragraphs(text)` when the caller has it already.
     """
-    if not subject.is_reply or "pplied" not in text:
+    if not subject.is_reply:
         return None
     if is_patchwork_bot(from_email):
         m = _PWBOT.search(text)
@@ -95,22 +79,14 @@ def applied_notice(
             commits=_commits(text),
             by_bot=True,
         )
-    for m in _HUMAN.finditer(text):
-        rest = m.group(2).rstrip()
-        if rest.endswith("?") or _NOT_APPLIED.match(rest):
-            continue
-        if m.group(1) == "applied" and m.start(1) == m.start():
-            continue  # a wrapped prose line ("applied the patch."), not a notice
-        b = _BRANCH.match(rest)
-        branch = b.group(1).rstrip(".,!") if b is not None else None
-        if branch is not None and branch.lower() in ("it", "this", "them"):
-            branch = None
-        return AppliedNotice(
-            branch=branch or None,
-            partial=_SUBSET.match(subject.raw) is not None,
-            commits=_commits(text),
-        )
-    return None
+    statement = find_applied(text, paras)
+    if statement is None:
+        return None
+    return AppliedNotice(
+        branch=applied_branch(statement),
+        partial=_SUBSET.match(subject.raw) is not None or names_a_part(statement),
+        commits=_commits(text),
+    )
 
 
 def _commits(text: str) -> tuple[str, ...]:

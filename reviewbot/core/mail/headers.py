@@ -264,3 +264,44 @@ def _build(
         return datetime(year, mon, day, hh, mm, ss, tzinfo=tz).astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+
+
+# public-inbox's MsgTime::msg_received_at: the date at the end of a Received
+# header ("...; Tue, 31 Dec 2025 18:14:08 +0000"), hh:mm:ss and a numeric zone.
+_RECEIVED_HEADER = re.compile(r"\nreceived[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE)
+_RECEIVED_DATE = re.compile(
+    r"([0-9]+\s+[a-zA-Z]+\s+[0-9]{2,4}\s+[0-9]+[^0-9][0-9]+[^0-9][0-9]+\s+[+-][0-9]+)"
+)
+
+
+def received_date(header_text: str) -> datetime | None:
+    """The date of the first Received: header that holds a readable one, as
+    public-inbox dates mail (the top header is the last hop: the list's server)."""
+    if "eceived" not in header_text:
+        return None
+    scratch: list[str] = []
+    for m in _RECEIVED_HEADER.finditer("\n" + header_text.replace("\r\n", "\n")):
+        d = _RECEIVED_DATE.search(" ".join(m.group(1).split()))
+        when = parse_date(d.group(1), scratch) if d is not None else None
+        if when is not None:
+            return when
+    return None
+
+
+_FROM_LINE = re.compile(rb"^From [^ \t]*[ \t]+(.+?)\s*$")
+# public-inbox and b4 write every separator as "From mboxrd@z Thu Jan  1 00:00:00 1970":
+# the epoch says nothing about when the mail arrived.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_line_date(line: bytes) -> datetime | None:
+    """The delivery time on an mbox `From sender Mon Jan  6 10:00:00 2025` line, or None
+    (no date, unreadable, or the epoch placeholder of public-inbox's mboxrd exports)."""
+    m = _FROM_LINE.match(line.rstrip(b"\r\n"))
+    if m is None:
+        return None
+    t = parsedate_tz(m.group(1).decode("ascii", "replace"))
+    if t is None:
+        return None
+    when = _build(t[0], t[1], t[2], t[3], t[4], t[5], t[9] or 0, [])
+    return None if when is None or when <= _EPOCH else when

@@ -14,6 +14,8 @@ from typing import cast
 from urllib.parse import unquote
 
 from reviewbot.core.mail import classify
+from reviewbot.core.mail.ack import is_acknowledgement
+from reviewbot.core.mail.applied import paragraphs
 from reviewbot.core.mail.body import Part, body_parts
 from reviewbot.core.mail.diff import DiffInfo, find_diff
 from reviewbot.core.mail.headers import (
@@ -25,6 +27,7 @@ from reviewbot.core.mail.headers import (
     parse_header_block,
     parse_msgid,
     parse_msgids,
+    received_date,
     split_headers,
 )
 from reviewbot.core.mail.subject import parse_subject
@@ -54,18 +57,20 @@ _LORE_LINK = re.compile(
 
 
 def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Message:
-    """Parse one mail. `fallback_date` (aware; e.g. the archive's arrival time)
-    stands in for a missing or unreadable Date header."""
+    """Parse one mail. A missing, empty or unreadable Date header is replaced by
+    the first Received: header's date, else by `fallback_date` (aware: the
+    archive's time for the mail, the mbox From_ line or the epoch commit)."""
     if not raw or raw.isspace():  # not raw.strip(): that copies the whole mail
         raise MalformedMessage("empty message")
     warnings: list[str] = []
     head, body = split_headers(raw)
-    h = parse_header_block(decode_header_block(head, warnings))
+    header_text = decode_header_block(head, warnings)
+    h = parse_header_block(header_text)
     if not ({"from", "subject", "date", "message-id"} & h.keys()):
         raise MalformedMessage("not a mail: none of From, Subject, Date, Message-ID")
 
     message_id = _message_id(raw, h, warnings)
-    date = _date(h, fallback_date, warnings)
+    date = _date(h, header_text, fallback_date, warnings)
     from_name, from_email = _from(h, warnings)
     subject = parse_subject(decode_words(h.get("subject", ""), warnings))
     if "subject" not in h:
@@ -94,6 +99,8 @@ def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Messa
     elif kind is MessageKind.OTHER and subject.is_patch:
         warnings.append("PATCH subject without a diff")
 
+    # The unquoted prose of an answer, read for "applied" and acknowledgements.
+    paras = paragraphs(text) if subject.is_reply or kind is MessageKind.REPLY else []
     mid = MessageId(message_id)
     change = base = None
     linked: tuple[MessageId, ...] = ()
@@ -123,10 +130,23 @@ def parse_message(raw: bytes, *, fallback_date: datetime | None = None) -> Messa
         base_commit=base.group(1) if base is not None else None,
         linked_ids=linked,
         is_bot=classify.is_bot(from_name, from_email, h),
-        applied=classify.applied_notice(text, subject, from_email),
+        applied=classify.applied_notice(text, subject, from_email, paras),
         pull=pull,
         warnings=tuple(warnings),
+        ack_only=kind is MessageKind.REPLY and is_acknowledgement(text, paras),
     )
+
+
+def message_text(raw: bytes) -> str:
+    """The decoded text of every readable part, as parse_message reads it
+    (for tools that look at the prose, e.g. the labelled-set generators)."""
+    warnings: list[str] = []
+    head, body = split_headers(raw)
+    h = parse_header_block(decode_header_block(head, warnings))
+    parts = body_parts(
+        raw, body, h.get("content-type", ""), h.get("content-transfer-encoding", ""), warnings
+    )
+    return _read_parts(parts, warnings)[1]
 
 
 def _message_id(raw: bytes, h: dict[str, str], warnings: list[str]) -> str:
@@ -138,18 +158,27 @@ def _message_id(raw: bytes, h: dict[str, str], warnings: list[str]) -> str:
     return mid
 
 
-def _date(h: dict[str, str], fallback: datetime | None, warnings: list[str]) -> datetime:
+def _date(
+    h: dict[str, str], header_text: str, fallback: datetime | None, warnings: list[str]
+) -> datetime:
+    """Date:, else what public-inbox uses: the first Received: header's date, then the
+    archive's own time for the mail (`fallback`: the mbox From_ line's date, or the
+    epoch commit's time). Which one was used is recorded in `warnings`."""
     value = h.get("date")
     date = parse_date(value, warnings) if value else None
     if date is not None:
         return date
+    why = "no Date header" if value is None else (
+        "empty Date header" if not value.strip() else f"unreadable Date {value!r}")
+    received = received_date(header_text)
+    if received is not None:
+        warnings.append(f"{why}; dated by the first Received: header")
+        return received
     if fallback is None or fallback.tzinfo is None:
-        why = "missing" if value is None else f"unreadable ({value!r})"
-        raise MalformedMessage(f"Date header {why} and no aware fallback date")
-    warnings.append(
-        ("no Date header" if value is None else f"unreadable Date {value!r}")
-        + "; using the fallback date"
-    )
+        raise MalformedMessage(
+            f"{why}, no dated Received: header and no archive time (mbox From_ line"
+            " or epoch commit)")
+    warnings.append(f"{why}; dated by the archive (mbox From_ line or epoch commit time)")
     return fallback.astimezone(UTC)
 
 

@@ -17,6 +17,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 
+from reviewbot.core.model import Message
+
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -30,7 +32,8 @@ def mailmap_aliases(addresses: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _name_key(name: str) -> str | None:
+def name_key(name: str) -> str | None:
+    """The comparable form of a full name, or None when it does not say who someone is."""
     # Initials stay in the key ("Gustavo A. R. Silva" is not "Gustavo Silva"), but two
     # real words are needed before a name says who someone is.
     words = _WORD.findall(name.casefold())
@@ -48,24 +51,38 @@ def name_aliases(
     `base` (a mailmap's aliases) is applied first and kept; `preferred` holds the
     addresses MAINTAINERS lists, which win as canonical.
     """
+    uses: Counter[tuple[str, str]] = Counter()
+    for name, addr in people:
+        key = name_key(name)
+        if key is not None:
+            uses[(key, addr)] += 1
+    return aliases_from_uses(uses, preferred=preferred, base=base)
+
+
+def aliases_from_uses(
+    uses: Mapping[tuple[str, str], int],
+    *,
+    preferred: Collection[str] = (),
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """As name_aliases, from counted ((name key, address) -> uses) pairs."""
     base = {k.lower(): v.lower() for k, v in (base or {}).items()}
     want = {a.lower() for a in preferred}
-    uses: dict[str, Counter[str]] = {}
-    for name, addr in people:
-        key = _name_key(name)
+    by_name: dict[str, Counter[str]] = {}
+    for (key, addr), n in sorted(uses.items()):
         addr = addr.strip().lower()
-        if key is None or "@" not in addr:
+        if n <= 0 or "@" not in addr:
             continue
         addr = base.get(addr, addr)
-        uses.setdefault(key, Counter())[addr] += 1
+        by_name.setdefault(key, Counter())[addr] += n
     out = dict(base)
-    for counts in uses.values():
+    for counts in by_name.values():
         if len(counts) < 2:
             continue
         listed = sorted(a for a in counts if a in want)
         # Most used, then alphabetical: deterministic whatever the input order.
         canon = listed[0] if len(listed) == 1 else min(counts, key=lambda a: (-counts[a], a))
-        for addr in counts:
+        for addr in sorted(counts):
             if addr != canon:
                 out.setdefault(addr, canon)
     return {a: _resolve(out, a) for a in out}
@@ -78,3 +95,16 @@ def _resolve(aliases: Mapping[str, str], addr: str) -> str:
         addr = aliases[addr]
         seen.add(addr)
     return addr
+
+
+def person_uses(messages: Iterable[Message]) -> Counter[tuple[str, str]]:
+    """(name key, address) -> uses: each mail's sender and the people its own trailers name."""
+    uses: Counter[tuple[str, str]] = Counter()
+    for m in messages:
+        pairs = [(m.from_name, m.from_email)]
+        pairs += [(t.name, t.email) for t in m.trailers if t.kind.is_person and t.email]
+        for name, addr in pairs:
+            key, addr = name_key(name), addr.strip().lower()
+            if key is not None and "@" in addr:
+                uses[(key, addr)] += 1
+    return uses

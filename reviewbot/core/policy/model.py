@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from reviewbot.core.model import Series
@@ -105,6 +106,38 @@ class Ignore:
 class Tree:
     url: str | None = None
     branches: tuple[str, ...] = ()
+    # who else says "applied" for this tree besides the routed sections' M: (lower-cased)
+    appliers: tuple[str, ...] = ()
+
+
+class PullTransport(StrEnum):
+    EMAIL = "email"
+    GITLAB_MR = "gitlab-mr"
+
+
+@dataclass(frozen=True, slots=True)
+class Pull:
+    """Pull requests (conventions.md §2, §9): subject, recipients, checks, GitLab."""
+
+    name: str | None = None  # the subsystem's name in subjects; None: the policy's name
+    url: str | None = None  # the public repository request-pull names; None: [tree] url
+    subject_template: str = "[GIT PULL] {name} changes for v{version}"
+    fixes_subject_template: str = "[GIT PULL] {name} fixes for v{next_rc}"
+    fixes_tags: tuple[str, ...] = ("*fixes*", "for-rc*")  # tag globs that make a fixes PR
+    branch: str | None = None  # {branch}; None: the tag without a trailing -YYYY-MM-DD
+    to: tuple[str, ...] = ("Linus Torvalds <torvalds@linux-foundation.org>",)
+    cc: tuple[str, ...] = ("lists", "linux-kernel@vger.kernel.org")  # "lists": [subsystem]
+    greeting: str = "Hi Linus,"
+    upstream_ref: str | None = None  # an upstream branch that is a good base too
+    linux_next_ref: str | None = None  # e.g. "linux-next/master"; None: not checked
+    late_rebase: timedelta = timedelta(days=5)
+    transport: PullTransport = PullTransport.EMAIL
+    gitlab_url: str | None = None
+    gitlab_project: str | None = None  # where the merge request is opened
+    source_project: str | None = None  # a fork holding source_branch; None: gitlab_project
+    source_branch: str | None = None
+    target_branch: str | None = None
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +154,7 @@ class Policy:
     digest: Digest = field(default_factory=Digest)
     ignore: Ignore = field(default_factory=Ignore)
     tree: Tree = field(default_factory=Tree)
+    pull: Pull = field(default_factory=Pull)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -164,8 +198,11 @@ def human_duration(span: timedelta) -> str:
     return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
+@lru_cache(maxsize=65536)
 def address(entry: str) -> str:
     """`Name <a@x>` or `a@x` -> `a@x`, lower-cased."""
+    # Cached: the same few thousand MAINTAINERS entries are parsed for every series, and
+    # email.utils.parseaddr cost 1.5 s of a 10 s corpus ingest before (cProfile).
     return parseaddr(entry)[1].lower()
 
 

@@ -26,6 +26,8 @@ from reviewbot.core.policy.model import (
     NagPolicy,
     Policy,
     PolicySet,
+    Pull,
+    PullTransport,
     Quiet,
     Reviewers,
     Sla,
@@ -62,7 +64,7 @@ ABSENCE_KEYS: dict[str, pv.Parser] = {
 
 SCHEMA: dict[str, dict[str, pv.Parser]] = {
     "subsystem": {"sections": pv.strings, "lists": pv.addresses, "time_zone": pv.time_zone},
-    "tree": {"url": pv.string, "branches": pv.strings},
+    "tree": {"url": pv.string, "branches": pv.strings, "appliers": pv.addresses},
     "sla": {"first_review": pv.parse_duration, "followup_review": pv.parse_duration,
             "apply": pv.parse_duration, "stale_after": pv.parse_duration},
     "nag": {"enabled": pv.boolean, "first_after": pv.parse_duration, "cadence": pv.parse_duration,
@@ -75,6 +77,14 @@ SCHEMA: dict[str, dict[str, pv.Parser]] = {
     "digest": {"recipients": pv.recipients, "days": pv.weekdays, "at": pv.local_time},
     "ignore": {"bots": pv.boolean, "autosel": pv.boolean, "stable_review": pv.boolean,
                "rfc": pv.boolean, "senders": pv.strings},
+    "pull": {"name": pv.string, "url": pv.string, "subject_template": pv.subject_template,
+             "fixes_subject_template": pv.subject_template, "fixes_tags": pv.strings,
+             "branch": pv.string, "to": pv.mailboxes, "cc": pv.mailboxes_or_lists,
+             "greeting": pv.string, "upstream_ref": pv.string, "linux_next_ref": pv.string,
+             "late_rebase": pv.parse_duration, "transport": pv.transport,
+             "gitlab_url": pv.http_url, "gitlab_project": pv.string,
+             "source_project": pv.string, "source_branch": pv.string,
+             "target_branch": pv.string, "labels": pv.strings},
 }
 # Arrays of tables: [[quiet.period]] and [[reviewers.absence]].
 TABLE_ARRAYS: dict[tuple[str, str], dict[str, pv.Parser]] = {
@@ -251,6 +261,7 @@ def build_policy(name: str, *layers: Partial) -> Policy:
         digest=part("digest", Digest()),
         ignore=part("ignore", Ignore()),
         tree=part("tree", Tree()),
+        pull=part("pull", Pull()),
     )
 
 
@@ -296,7 +307,24 @@ def check_policy_files(
     subsystems = tuple(
         build_policy(PurePath(f).stem, base, parsed[f]) for f in sorted(parsed) if f != default_file
     )
+    for file, policy in zip([f for f in sorted(parsed) if f != default_file], subsystems,
+                            strict=True):
+        missing = _gitlab_missing(policy)
+        if missing:
+            issues[file].append(PolicyIssue(
+                file, _line_of(_line_index(files[file]), ("pull", "transport")),
+                f"pull.transport gitlab-mr needs pull.{', pull.'.join(missing)}"))
+    if any(issues.values()):
+        return None, issues
     return PolicySet(default, subsystems), issues
+
+
+def _gitlab_missing(policy: Policy) -> list[str]:
+    p = policy.pull
+    if p.transport is not PullTransport.GITLAB_MR:
+        return []
+    return [k for k in ("gitlab_url", "gitlab_project", "source_branch", "target_branch")
+            if getattr(p, k) is None]
 
 
 def load_policy_set(files: Mapping[str, str]) -> PolicySet:

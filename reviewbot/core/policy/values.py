@@ -6,12 +6,14 @@ Pure; `core.policy_schema` maps each key to one of these.
 from __future__ import annotations
 
 import re
+import string as _string
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reviewbot.core.policy.model import AssignStrategy, address
+from reviewbot.core.policy.model import AssignStrategy, PullTransport, address
 
 Parser = Callable[[Any], Any]  # returns the parsed value or raises ValueError(reason)
 
@@ -106,12 +108,19 @@ def time_zone(value: Any) -> str:
     return name
 
 
-def strategy(value: Any) -> AssignStrategy:
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(kind: type[E], what: str, value: Any) -> E:
     try:
-        return AssignStrategy(value)
+        return kind(value)
     except ValueError:
-        choices = ", ".join(s.value for s in AssignStrategy)
-        raise ValueError(f"unknown strategy {value!r} (one of {choices})") from None
+        choices = ", ".join(s.value for s in kind)
+        raise ValueError(f"unknown {what} {value!r} (one of {choices})") from None
+
+
+def strategy(value: Any) -> AssignStrategy:
+    return _choice(AssignStrategy, "strategy", value)
 
 
 def weekdays(value: Any) -> tuple[str, ...]:
@@ -133,3 +142,46 @@ def day(value: Any) -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValueError(f"expected a date such as 2025-12-24 (unquoted), got {value!r}")
     return value
+
+
+# Placeholders of [pull] subject templates (core.pulls.summary fills them).
+SUBJECT_FIELDS = ("name", "version", "developing", "next_rc", "tag", "branch", "date")
+
+
+def subject_template(value: Any) -> str:
+    text = string(value)
+    try:
+        fields = [f for _, f, _, _ in _string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"bad template {text!r}: {exc}") from None
+    for f in fields:
+        if f not in SUBJECT_FIELDS:
+            raise ValueError(f"unknown placeholder {{{f}}} in {text!r} "
+                             f"(known: {', '.join('{' + k + '}' for k in SUBJECT_FIELDS)})")
+    return text
+
+
+def mailboxes(value: Any) -> tuple[str, ...]:
+    """Addresses kept as written ("Name <a@b>"), for mail headers."""
+    out = strings(value)
+    for entry in out:
+        if "@" not in address(entry):
+            raise ValueError(f"{entry!r} is not an address (\"Name <a@b>\" or \"a@b\")")
+    return out
+
+
+def mailboxes_or_lists(value: Any) -> tuple[str, ...]:
+    entries = strings(value)
+    mailboxes([e for e in entries if e != "lists"])
+    return entries
+
+
+def transport(value: Any) -> PullTransport:
+    return _choice(PullTransport, "transport", value)
+
+
+def http_url(value: Any) -> str:
+    text = string(value)
+    if not text.startswith(("https://", "http://")):
+        raise ValueError(f"expected an http(s) URL, got {text!r}")
+    return text.rstrip("/")

@@ -307,4 +307,8 @@ def _candidate(
         is_resend=head.subject.is_resend,
         is_autosel=any(m.subject.is_autosel for m in d.postings.values()),
         references=frozenset(refs),
+        files=frozenset(f for m in d.postings.values() for f in m.files),
+        subjects=frozenset(revisions.normalise_title(m.subject.title)
+                           for m in d.postings.values() if m.subject.counter != 0),
+        tags=head.subject.tags,
     )

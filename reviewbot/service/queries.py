@@ -1,0 +1,158 @@
+"""The one query API every surface reads (CLI, digest, chat, metrics, web).
+
+Answers come from stored state: each series' Standing, advanced to `now` by
+core.backlog.standing.status_at. Only a series whose last event is after `now`
+(an `--as-of` in the past) is replayed from its history, and only the series the
+answer shows. The same path runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from reviewbot.core.backlog.events import history_events
+from reviewbot.core.backlog.replay import derive_state
+from reviewbot.core.backlog.standing import status_at
+from reviewbot.core.backlog.stats import Durations, SubsystemStats, subsystem_stats
+from reviewbot.core.backlog.turn import SeriesStatus, State
+from reviewbot.core.maintainers.subsystems import SeriesRouting
+from reviewbot.core.model import Series, SeriesId
+from reviewbot.core.policy.model import Policy
+from reviewbot.ports import BacklogReader, SeriesFigure, SeriesHistory, SeriesSummary
+from reviewbot.service.context import BacklogContext
+from reviewbot.service.refresh import appliers_for
+
+log = logging.getLogger(__name__)
+
+
+class UnknownSubsystem(LookupError):
+    """No MAINTAINERS section or list address by that name."""
+
+
+class UnknownSeries(LookupError):
+    """No stored message by that id, or one in no series (`args[1]` says which)."""
+
+
+class NotYetPosted(LookupError):
+    """The series was posted after the `now` asked about (`args`: series id, posted at)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One series of a queue: what it is, where it is routed, and its status at `now`."""
+
+    summary: SeriesSummary
+    status: SeriesStatus
+    routing: SeriesRouting
+    policy: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    subsystem: str | None  # the section name as MAINTAINERS spells it, or the list address
+    entries: tuple[Entry, ...]  # open series, oldest first
+    ignored: int  # open series the policy ignores (bots, AUTOSEL, ...)
+    stats: SubsystemStats | None  # with a subsystem only
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesView:
+    """One series in full: the series (with members), its status and timeline at `now`."""
+
+    series: Series
+    status: SeriesStatus
+    routing: SeriesRouting
+    policy: Policy
+
+
+def _replay(h: SeriesHistory, ctx: BacklogContext, aliases: Mapping[str, str],
+            now: datetime) -> SeriesStatus:
+    taker = h.routing.taker
+    policy = ctx.policy_named(h.policy)
+    events = history_events(h.series, h.members, newer=h.newer, commits=h.commits,
+                            actions=h.actions,
+                            appliers=appliers_for(h.routing, policy, aliases))
+    return derive_state(events, policy, now,
+                        maintainers=taker.maintainers if taker else (),
+                        reviewers=taker.reviewers if taker else (), aliases=aliases)
+
+
+def statuses(reader: BacklogReader, ctx: BacklogContext, figures: Sequence[SeriesFigure],
+             now: datetime) -> dict[SeriesId, SeriesStatus]:
+    """Statuses at `now` of the figures' series that can be open then, or must be replayed.
+
+    Stored standings answer for a `now` at or after a series' last event; earlier
+    (an as-of in the past) the series is replayed up to `now`.
+    """
+    stored = [f.series_id for f in figures if f.last_event_at <= now and f.can_open]
+    past = [f.series_id for f in figures if f.last_event_at > now]
+    policy = {f.series_id: f.policy for f in figures}
+    out = {sid: status_at(st, ctx.policy_named(policy[sid]), now)
+           for sid, st in reader.standings(stored).items()}
+    if past:
+        aliases = reader.aliases()
+        for sid, h in reader.histories(past).items():
+            try:
+                out[sid] = _replay(h, ctx, aliases, now)
+            except ValueError as exc:
+                log.warning("series <%s>: cannot derive its state: %s", sid, exc)
+    return out
+
+
+def queue(reader: BacklogReader, ctx: BacklogContext, now: datetime,
+          subsystem: str | None = None) -> Queue:
+    """Open series (of one subsystem: a section name or list address), with its figures."""
+    name: str | None = None
+    sections: tuple[str, ...] | None = None
+    if subsystem is not None:
+        found = reader.resolve_subsystem(subsystem)
+        if found is None:
+            raise UnknownSubsystem(subsystem)
+        name, sections = found
+    figures = reader.series_figures(sections, now)
+    status = statuses(reader, ctx, figures, now)
+    open_ids = [f.series_id for f in figures
+                if f.series_id in status and status[f.series_id].is_open]
+    ignored = {f.series_id for f in figures if f.ignored is not None}
+    rows = reader.series_rows([sid for sid in open_ids if sid not in ignored])
+    entries = tuple(Entry(rows[sid].summary, status[sid], rows[sid].routing,
+                          ctx.policy_named(rows[sid].figure.policy))
+                    for sid in open_ids if sid in rows)
+    stats = None
+    if subsystem is not None:
+        stats = subsystem_stats({e.summary.series_id: e.status for e in entries},
+                                _durations(figures, status, ignored), now)
+    return Queue(name, entries, sum(1 for sid in open_ids if sid in ignored), stats)
+
+
+def _durations(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesStatus],
+               ignored: set[SeriesId]) -> list[Durations]:
+    """Per latest revision: a superseded one is counted through its successor."""
+    out: list[Durations] = []
+    for f in figures:
+        if f.series_id in ignored:
+            continue
+        st = status.get(f.series_id)
+        if st is not None:
+            if st.state is not State.SUPERSEDED:
+                out.append(Durations(st.posted_at, st.first_review_at, st.applied_at))
+        elif f.state != State.SUPERSEDED.value and f.state != "unknown":
+            out.append(Durations(f.posted_at, f.first_review_at, f.applied_at))
+    return out
+
+
+def series_view(reader: BacklogReader, ctx: BacklogContext, message_id: str,
+                now: datetime) -> SeriesView:
+    """The series holding `message_id`, replayed to `now` with its timeline."""
+    sid = reader.find_series(message_id)
+    if sid is None:
+        known = reader.has_message(message_id)
+        raise UnknownSeries(message_id, "in no series" if known else "unknown")
+    h = reader.histories([sid])[sid]
+    if h.series.date > now:
+        raise NotYetPosted(sid, h.series.date)
+    status = _replay(h, ctx, reader.aliases(), now)
+    return SeriesView(h.series, status, h.routing, ctx.policy_named(h.policy))
