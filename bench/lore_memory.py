@@ -7,7 +7,7 @@ measurement in a fresh subprocess so ru_maxrss is that poll's own peak:
   whole year   no `since`: one search whose single answer holds all 8,459 mails
   December     `since` 2025-12-01: a small answer, for comparison
   ... each either reading the batches only (`source`) or through the ingest
-  service into a fresh SQLite store without reassembly (`ingest`).
+  service into a fresh SQLite store, without the series refresh (`ingest`).
 
 Usage: .venv/bin/python bench/lore_memory.py [--corpus PATH] [--keep DIR]
 Set PYTHONPATH to another checkout to measure its LoreSource (e.g. the code
@@ -46,8 +46,7 @@ def child(url: str, since: str | None, mode: str, db: str) -> None:
 
         engine = make_engine(f"sqlite:///{db}")
         migrate.upgrade(engine)
-        mails = ingest(source, SqlStore(engine), list_name="linux-rdma",
-                       reassemble_after=False).messages
+        mails = ingest(source, SqlStore(engine), list_name="linux-rdma").messages
     else:
         for batch in source.batches(None):
             mails += len(batch.items)

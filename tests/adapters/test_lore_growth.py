@@ -33,7 +33,7 @@ from reviewbot.adapters.sources.lore import LoreError, LoreSource, message_id_of
 from reviewbot.adapters.sources.lore_schedule import LoreCursor
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.ports import Batch, RawMail, Source
-from reviewbot.service import ingest
+from reviewbot.service import IngestReport, ingest
 from tests.pi_server import Filing, GrowingInbox
 
 STEP = timedelta(days=4)
@@ -109,7 +109,7 @@ def _store(template: Path, path: Path) -> SqlStore:
 
 
 def _poll(source: Source, store: SqlStore) -> int:
-    return ingest(source, store, list_name="linux-rdma", reassemble_after=False).new
+    return ingest(source, store, list_name="linux-rdma").new
 
 
 @dataclass
@@ -211,9 +211,10 @@ class TestGrowingArchive:
                     if len(handed) == 3:
                         grown.server.kill()
 
+        reports: list[IngestReport] = []  # after each committed batch
         with pytest.raises(LoreError):
-            _poll(KillAfterThree(), store)
-        first = store.stats()["messages"]
+            ingest(KillAfterThree(), store, list_name="linux-rdma", progress=reports.append)
+        first = reports[-1].new
         cursor = LoreCursor.parse(store.get_cursor(source.key))
         assert first == sum(handed) > 0
         assert cursor.resume is not None and cursor.resume > since
