@@ -307,7 +307,9 @@ class TestRealServer:
         seen = {message_id_of(m.raw) for m in _mails(iter(full_poll))}
         assert {message_id_of(m.raw) for m in again} <= seen
         assert len(again) < 50
-        floor = datetime.fromisoformat(cursor) - timedelta(minutes=15)
+        newest = LoreCursor.parse(cursor).newest
+        assert newest is not None
+        floor = newest - timedelta(minutes=15)
         assert all(m.received is not None and m.received >= floor for m in again)
 
     def test_since_selects_by_received_time(

@@ -23,33 +23,31 @@ output; verified against public-inbox-httpd serving the 2025 corpus), so:
 All liblore use lives in this module and runs in one dedicated thread
 (conventions §5), the reading of a streamed answer included. HTTP goes
 through liblore's LoreNode with an injected requests session that adds the
-polite defaults liblore lacks: backoff on 429/5xx honouring Retry-After;
-and every request passes a per-host gate: at most 2 in flight from the
-process (a streamed answer holds its slot until it is closed), a minimum
-interval between starts.
+polite defaults liblore lacks (lore_http.py): backoff on 429/5xx honouring
+Retry-After; and every request passes a per-host gate: at most 2 in flight
+from the process (a streamed answer holds its slot until it is closed), a
+minimum interval between starts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import liblore
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.util.retry import Retry
 
 import reviewbot
+from reviewbot.adapters.sources.lore_http import host_gate, polite_retry
 from reviewbot.adapters.sources.lore_mbox import (
     Gunzip,
     LoreError,
@@ -103,72 +101,6 @@ def _in_lore_thread(fn: Callable[[], T]) -> T:
 def quote_msgid(message_id: str) -> str:
     """A Message-ID as a URL path segment (`/` → %2F, as lore expects)."""
     return urllib.parse.quote(message_id.strip("<>"), safe="@")
-
-
-def _polite_retry(min_interval: float, retries: int, max_retry_after: float) -> Retry:
-    class PoliteRetry(Retry):
-        """urllib3 Retry with a floor (min_interval) and a cap on Retry-After."""
-
-        def get_retry_after(self, response: Any) -> float | None:
-            after = super().get_retry_after(response)
-            return None if after is None else min(after, max_retry_after)
-
-        def get_backoff_time(self) -> float:
-            return max(super().get_backoff_time(), min_interval)
-
-        def sleep_for_retry(self, response: Any) -> bool:
-            after = self.get_retry_after(response)
-            if after is not None:
-                time.sleep(max(after, min_interval))
-                return True
-            return False
-
-    return PoliteRetry(
-        total=retries,
-        connect=retries,
-        read=0,  # a read timeout on a big search is not worth repeating blindly
-        status=retries,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=None,  # search is a POST, and idempotent
-        backoff_factor=0.5,
-        backoff_max=60.0,
-        respect_retry_after_header=True,
-        raise_on_status=False,  # liblore turns the final status into RemoteError
-    )
-
-
-class _HostGate:
-    """At most CONCURRENCY requests in flight to one host from this process, and at
-    least a source's `min_interval` between their starts.
-
-    Taken in the caller's thread, never in the lore thread, and held by a
-    streamed answer until it is closed: its body is still in flight, while
-    the lore thread goes on serving other sources' reads between its pieces.
-    """
-
-    def __init__(self) -> None:
-        self._slots = threading.BoundedSemaphore(CONCURRENCY)
-        self._pace = threading.Lock()
-        self._last_start = 0.0
-
-    @contextlib.contextmanager
-    def slot(self, min_interval: float) -> Iterator[None]:
-        with self._slots:
-            with self._pace:
-                wait = self._last_start + min_interval - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                self._last_start = time.monotonic()
-            yield
-
-
-CONCURRENCY = 2
-_gates: dict[str, _HostGate] = {}
-
-
-def _gate(netloc: str) -> _HostGate:
-    with _thread_lock:
-        return _gates.setdefault(netloc, _HostGate())
 
 
 def _next_span(span: int, count: int, target: int) -> int:
@@ -236,7 +168,7 @@ class LoreSource:
         self._timeout = timeout
         self._cache_dir = cache_dir
         self._node: liblore.LoreNode | None = None
-        self._gate = _gate(parsed.netloc)
+        self._gate = host_gate(parsed.netloc)
 
     @property
     def key(self) -> str:
@@ -248,7 +180,7 @@ class LoreSource:
             session = requests.Session()
             session.headers["User-Agent"] = self.user_agent
             adapter = HTTPAdapter(
-                max_retries=_polite_retry(self._min_interval, self._retries, self._max_retry_after)
+                max_retries=polite_retry(self._min_interval, self._retries, self._max_retry_after)
             )
             session.mount("http://", adapter)
             session.mount("https://", adapter)
