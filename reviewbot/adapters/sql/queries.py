@@ -18,7 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 from reviewbot.adapters.sql import reads
 from reviewbot.adapters.sql.backlogtables import PersonAliasRow
 from reviewbot.adapters.sql.graph import chunks
+from reviewbot.adapters.sql.rows import get_meta
 from reviewbot.adapters.sql.seriescodec import decode_series, decode_standing
+from reviewbot.adapters.sql.seriesstore import CONTEXT_KEY
 from reviewbot.adapters.sql.seriestables import SeriesRow, SeriesSectionRow, SubsystemRow
 from reviewbot.adapters.sql.tables import (
     CursorRow,
@@ -59,6 +61,16 @@ class SqlBacklogReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # MAINTAINERS sections (name -> lists) as of a context stamp: they change only
+        # when the context does, and a query reading them all cost ~20 ms.
+        self._sections: tuple[str | None, dict[str, list[str]]] | None = None
+
+    def _section_lists(self, conn: Connection) -> dict[str, list[str]]:
+        stamp = get_meta(conn, CONTEXT_KEY)
+        if self._sections is None or self._sections[0] != stamp:
+            self._sections = (stamp, {name: json.loads(lists) for name, lists in conn.execute(
+                sa.select(SUB.c.name, SUB.c.lists).order_by(SUB.c.name))})
+        return self._sections[1]
 
     def find_series(self, message_id: str) -> SeriesId | None:
         with self.engine.connect() as conn:
@@ -76,11 +88,10 @@ class SqlBacklogReader:
         named: list[str] = []
         listing: list[str] = []
         with self.engine.connect() as conn:
-            for section, lists in conn.execute(sa.select(SUB.c.name, SUB.c.lists)
-                                               .order_by(SUB.c.name)):
+            for section, lists in self._section_lists(conn).items():
                 if section.casefold() == key:
                     named.append(section)
-                elif key in json.loads(lists):
+                elif key in lists:
                     listing.append(section)
         if named:
             return named[0], tuple(named)
