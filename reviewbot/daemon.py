@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from reviewbot.adapters.kernel.policy_files import PolicyStore, ReloadResult
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.ports import Batch, Source, SourceLocks, Store, Tree, TreeStore
-from reviewbot.service import IngestReport, ingest
+from reviewbot.service.ingest import IngestReport, ingest
 from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport
 from reviewbot.service.trees import TreeReport, poll_tree

@@ -13,8 +13,8 @@ from pathlib import Path
 from reviewbot.commands.db import CommandError, bring_up_to_date, open_app, run_guarded, settings
 from reviewbot.config import SourceSettings
 from reviewbot.core.policy.model import Policy, PolicySet
-from reviewbot.service import IngestReport, ingest
 from reviewbot.service.context import BacklogContext
+from reviewbot.service.ingest import IngestReport, ingest
 from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport
 from reviewbot.wiring import (

@@ -7,7 +7,7 @@ import sys
 import time
 
 from reviewbot.commands.db import open_app, run_guarded
-from reviewbot.service import reparse
+from reviewbot.service.ingest import reparse
 
 
 def _run(args: argparse.Namespace) -> int:
