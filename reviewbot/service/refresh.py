@@ -33,7 +33,7 @@ from reviewbot.service.context import BacklogContext
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGES = 20_000  # per chunk: bounds a refresh's memory whatever the archive's size
+MAX_MESSAGES = 5_000  # per chunk: bounds a refresh's memory (~30 MB) whatever the archive's size
 _NO_PROGRESS_ROUNDS = 3  # a hot component rewritten under us this often waits for next time
 
 
