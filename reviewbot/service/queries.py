@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from reviewbot.core.backlog.events import history_events
+from reviewbot.core.backlog.events import (
+    OlderRevision,
+    SeriesEvent,
+    carried_events,
+    history_events,
+    merge_events,
+    older_revisions,
+)
 from reviewbot.core.backlog.replay import derive_state
 from reviewbot.core.backlog.standing import status_at
 from reviewbot.core.backlog.stats import Durations, SubsystemStats, subsystem_stats
@@ -68,13 +75,34 @@ class SeriesView:
     policy: Policy
 
 
-def _replay(h: SeriesHistory, ctx: BacklogContext, aliases: Mapping[str, str],
-            now: datetime) -> SeriesStatus:
+def _own_events(h: SeriesHistory, ctx: BacklogContext,
+                aliases: Mapping[str, str]) -> list[SeriesEvent]:
+    policy = ctx.policy_named(h.policy)
+    return history_events(h.series, h.members, newer=h.newer, commits=h.commits,
+                          actions=h.actions, appliers=appliers_for(h.routing, policy, aliases))
+
+
+def _with_older(reader: BacklogReader, histories: Mapping[SeriesId, SeriesHistory]
+                ) -> dict[SeriesId, SeriesHistory]:
+    """The histories plus those of every older revision they carry from."""
+    wanted = {o for h in histories.values() for o in older_revisions(h.series)}
+    missing = sorted(wanted - set(histories))
+    return {**histories, **(reader.histories(missing) if missing else {})}
+
+
+def _replay(h: SeriesHistory, known: Mapping[SeriesId, SeriesHistory], ctx: BacklogContext,
+            aliases: Mapping[str, str], now: datetime) -> SeriesStatus:
+    """What refresh.build stores, replayed up to `now`: the series' own history and what
+    its older revisions (in `known`) hand on to it."""
     taker = h.routing.taker
     policy = ctx.policy_named(h.policy)
-    events = history_events(h.series, h.members, newer=h.newer, commits=h.commits,
-                            actions=h.actions,
-                            appliers=appliers_for(h.routing, policy, aliases))
+    events = _own_events(h, ctx, aliases)
+    older = [OlderRevision(o.series, tuple(_own_events(o, ctx, aliases)),
+                           frozenset(m.message_id for m in o.members))
+             for o in (known.get(sid) for sid in older_revisions(h.series)) if o is not None]
+    if older:
+        mine = {m.message_id for m in h.members}
+        events = merge_events(events, carried_events(h.series, mine, older))
     return derive_state(events, policy, now,
                         maintainers=taker.maintainers if taker else (),
                         reviewers=taker.reviewers if taker else (), aliases=aliases)
@@ -94,9 +122,11 @@ def statuses(reader: BacklogReader, ctx: BacklogContext, figures: Sequence[Serie
            for sid, st in reader.standings(stored).items()}
     if past:
         aliases = reader.aliases()
-        for sid, h in reader.histories(past).items():
+        histories = reader.histories(past)
+        known = _with_older(reader, histories)
+        for sid, h in histories.items():
             try:
-                out[sid] = _replay(h, ctx, aliases, now)
+                out[sid] = _replay(h, known, ctx, aliases, now)
             except ValueError as exc:
                 log.warning("series <%s>: cannot derive its state: %s", sid, exc)
     return out
@@ -150,10 +180,11 @@ def series_view(reader: BacklogReader, ctx: BacklogContext, message_id: str,
     """The series holding `message_id`, replayed to `now` with its timeline."""
     sid = reader.find_series(message_id)
     if sid is None:
-        known = reader.has_message(message_id)
-        raise UnknownSeries(message_id, "in no series" if known else "unknown")
-    h = reader.histories([sid])[sid]
+        stored = reader.has_message(message_id)
+        raise UnknownSeries(message_id, "in no series" if stored else "unknown")
+    known = _with_older(reader, reader.histories([sid]))
+    h = known[sid]
     if h.series.date > now:
         raise NotYetPosted(sid, h.series.date)
-    status = _replay(h, ctx, reader.aliases(), now)
+    status = _replay(h, known, ctx, reader.aliases(), now)
     return SeriesView(h.series, status, h.routing, ctx.policy_named(h.policy))
