@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from reviewbot.core.backlog.events import (
     OlderRevision,
@@ -24,7 +25,7 @@ from reviewbot.core.backlog.events import (
 from reviewbot.core.backlog.replay import derive_state
 from reviewbot.core.backlog.standing import status_at
 from reviewbot.core.backlog.stats import Durations, SubsystemStats, subsystem_stats
-from reviewbot.core.backlog.turn import SeriesStatus, State
+from reviewbot.core.backlog.turn import SeriesStatus, State, Turn
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Series, SeriesId
 from reviewbot.core.policy.model import Policy
@@ -57,12 +58,33 @@ class Entry:
     policy: Policy
 
 
+class Order(StrEnum):
+    URGENCY = "urgency"  # overdue first (most overdue first), then due soon, then newest activity
+    OLDEST = "oldest"  # by posting, oldest first
+
+
+DUE_SOON = timedelta(days=7)  # "due soon" in the urgency order
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which open series a queue lists and in what order (every surface asks the same)."""
+
+    states: frozenset[str] = frozenset()  # State values as shown ("stale", "rfc" included)
+    turns: frozenset[str] = frozenset()  # Turn values
+    waiting_on: str | None = None  # an address; any of its person's addresses matches
+    ready: bool = False  # the apply list: reviewed, no NAK, not applied; oldest first
+    order: Order = Order.URGENCY
+    limit: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Queue:
     subsystem: str | None  # the section name as MAINTAINERS spells it, or the list address
-    entries: tuple[Entry, ...]  # open series, oldest first
+    entries: tuple[Entry, ...]  # the open series the filter keeps, in its order, up to its limit
     ignored: int  # open series the policy ignores (bots, AUTOSEL, ...)
-    stats: SubsystemStats | None  # with a subsystem only
+    stats: SubsystemStats | None  # with a subsystem only; over every open series
+    matched: int = 0  # open series the filter kept, before its limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +154,50 @@ def statuses(reader: BacklogReader, ctx: BacklogContext, figures: Sequence[Serie
     return out
 
 
+def is_ready(st: SeriesStatus) -> bool:
+    """Ready to apply: open, the maintainer's turn, every patch not yet applied reviewed,
+    nothing NAKed, not an RFC. (A stale series can be ready: stale keeps the turn.)"""
+    everything = set(range(1, st.total + 1))
+    return (st.is_open and not st.rfc and st.turn is Turn.MAINTAINER and not st.naks
+            and len(st.applied_patches) < st.total
+            and everything <= {*st.reviewed_patches, *st.applied_patches})
+
+
+def urgency(e: Entry, now: datetime) -> tuple[object, ...]:
+    """Overdue first (the longest overdue first), then due within DUE_SOON (soonest
+    first), then the rest by newest activity."""
+    due, sid = e.status.due, e.summary.series_id
+    if due is not None and due <= now:
+        return (0, due.timestamp(), sid)
+    if due is not None and due <= now + DUE_SOON:
+        return (1, due.timestamp(), sid)
+    return (2, -e.status.last_activity.timestamp(), sid)
+
+
+def select(entries: Sequence[Entry], now: datetime, f: QueueFilter,
+           aliases: Mapping[str, str]) -> list[Entry]:
+    """Filter and order a queue's entries (without the limit)."""
+    who = None
+    if f.waiting_on is not None:
+        addr = f.waiting_on.strip().lower()
+        who = aliases.get(addr, addr)
+    kept = [e for e in entries
+            if (not f.states or e.status.state.value in f.states)
+            and (not f.turns or e.status.turn.value in f.turns)
+            and (who is None or who in e.status.waiting_on)
+            and (not f.ready or is_ready(e.status))]
+    if f.ready or f.order is Order.OLDEST:
+        kept.sort(key=lambda e: (e.summary.date, e.summary.series_id))
+    else:
+        kept.sort(key=lambda e: urgency(e, now))
+    return kept
+
+
 def queue(reader: BacklogReader, ctx: BacklogContext, now: datetime,
-          subsystem: str | None = None) -> Queue:
-    """Open series (of one subsystem: a section name or list address), with its figures."""
+          subsystem: str | None = None, filters: QueueFilter | None = None) -> Queue:
+    """Open series (of one subsystem: a section name or list address), with its figures,
+    filtered and ordered by `filters` (default: every open series, most urgent first)."""
+    filters = filters or QueueFilter()
     name: str | None = None
     sections: tuple[str, ...] | None = None
     if subsystem is not None:
@@ -155,8 +218,26 @@ def queue(reader: BacklogReader, ctx: BacklogContext, now: datetime,
     stats = None
     if subsystem is not None:
         stats = subsystem_stats({e.summary.series_id: e.status for e in entries},
-                                _durations(figures, status, ignored), now)
-    return Queue(name, entries, sum(1 for sid in open_ids if sid in ignored), stats)
+                                _durations(figures, status, ignored), now,
+                                expired=_expired(figures, status, ignored))
+    aliases = reader.aliases() if filters.waiting_on is not None else {}
+    kept = select(entries, now, filters, aliases)
+    shown = kept[:filters.limit] if filters.limit is not None else kept
+    return Queue(name, tuple(shown), sum(1 for sid in open_ids if sid in ignored), stats,
+                 matched=len(kept))
+
+
+def _expired(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesStatus],
+             ignored: set[SeriesId]) -> int:
+    """Series expired at `now`: those time expired since their last event, and those
+    stored expired (with no event after `now`, so not replayed)."""
+    n = 0
+    for f in figures:
+        if f.series_id in ignored:
+            continue
+        st = status.get(f.series_id)
+        n += (st.state is State.EXPIRED) if st is not None else f.state == State.EXPIRED.value
+    return n
 
 
 def _durations(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesStatus],
