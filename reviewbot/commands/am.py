@@ -43,8 +43,12 @@ def _run(args: argparse.Namespace) -> int:
     mid = args.message_id.strip().removeprefix("<").removesuffix(">")
     chain = _chain(app, mid)
     chosen, complete = pick_revision([h.series for h in chain.values()])
-    wanted = sorted({m for h in chain.values() for m in h.series.members}
-                    | {p.message_id for h in chain.values() for p in h.series.patches})
+    # The chosen revision and the older ones it carries trailers from; not a repost of
+    # the same version nor a later incomplete one, which b4 would fold into its v<N>.
+    given = [h.series for h in chain.values()
+             if h.series.version < chosen.version or h.series.series_id == chosen.series_id]
+    wanted = sorted({m for s in given for m in s.members}
+                    | {p.message_id for s in given for p in s.patches})
     raws = SqlSeriesLookup(app.engine, app.raw_reader()).raw_messages(wanted)
     if not raws:
         raise CommandError(f"<{mid}>: none of its mail can be read back (an epoch kept by "
