@@ -21,7 +21,7 @@ import json
 import subprocess
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewbot.commands.db import CommandError, open_app, run_guarded
 from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or
@@ -35,6 +35,10 @@ from reviewbot.service.queries import (
     UnknownSubsystem,
     queue,
 )
+
+if TYPE_CHECKING:  # b4 loads only for --ready
+    from reviewbot.adapters.b4.attest import B4Attestor
+    from reviewbot.wiring import App
 
 
 def _age(now: datetime, then: datetime) -> str:
@@ -173,14 +177,15 @@ def _filters(args: argparse.Namespace, me: str | None) -> QueueFilter:
                        limit=args.limit)
 
 
-def _attestation_failures(app: Any, q: Queue) -> dict[str, tuple[int, ...]]:
-    """Ready series -> patches whose signature b4 found bad (offline: DKIM is not
-    checked, patatt against the local keyring)."""
+def attestation_failures(app: App, q: Queue, attestor: B4Attestor | None = None
+                         ) -> dict[str, tuple[int, ...]]:
+    """Listed series -> patches whose signature b4 found bad (offline: DKIM is not
+    checked, patatt against the local keyring). `attestor`: tests answer DNS locally."""
     from reviewbot.adapters.b4.attest import B4Attestor
     from reviewbot.adapters.sql.lookup import SqlSeriesLookup
 
     lookup = SqlSeriesLookup(app.engine, app.raw_reader())
-    attestor = B4Attestor()
+    attestor = attestor or B4Attestor()
     out: dict[str, tuple[int, ...]] = {}
     histories = app.reader.histories([e.summary.series_id for e in q.entries])
     for sid, h in histories.items():
@@ -203,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError(f"no MAINTAINERS section or list is called {exc.args[0]!r} (give "
                            "a section name, e.g. 'INFINIBAND SUBSYSTEM', or its list "
                            "address)") from exc
-    failed = _attestation_failures(app, q) if args.ready else None
+    failed = attestation_failures(app, q) if args.ready else None
     if not args.json:
         if q.stats is not None:
             _print_figures(q, now)
