@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "reparse": "reparse", "db": "db", "policy": "policy", "run": "run", "route": "route",
     "trees": "trees", "applied": "trees", "claim": "manual", "release": "manual",
     "assign": "manual", "override": "manual", "outbox": "outbox", "cycle": "cycle",
-    "pr": "pr", "debt": "debt",
+    "pr": "pr", "debt": "debt", "am": "am",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 _GLOBAL_VALUES = frozenset({"--db", "--config"})  # global options that take a value

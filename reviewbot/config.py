@@ -120,6 +120,7 @@ class Settings:
     maintainers: Path | None = None  # a MAINTAINERS file, a kernel tree or a kernel git repo
     mailmap: Path | None = None  # a .mailmap (default: the kernel tree's, when it has one)
     mail: MailSettings | None = None  # [mail]; None: no mail is built or sent
+    me: str | None = None  # the user's address (`queue --mine`); None: git's user.email
 
     def database(self, cli_db: str | None, env: Mapping[str, str]) -> str:
         return (cli_db or env.get("REVIEWBOT_DATABASE_URL") or self.database_url
@@ -129,7 +130,7 @@ class Settings:
 # Top-level tables other parts of reviewbot own and validate themselves.
 DELEGATED_TABLES = frozenset({"policy", "chat", "metrics", "gitlab", "daemon"})
 _TOP_KEYS = (frozenset({"database", "raw_codec", "poll_interval", "sources", "trees",
-                        "maintainers", "mailmap", "mail"})
+                        "maintainers", "mailmap", "mail", "me"})
              | DELEGATED_TABLES)
 RAW_CODECS = ("identity", "zlib")
 _SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox", "since"})
@@ -204,7 +205,11 @@ def parse(data: Mapping[str, Any], path: Path, text: str | None = None) -> Setti
             raise fail(f"{key} must be a path string, not {value!r}")
         paths[key] = path.parent / Path(value).expanduser() if value else None
     mail = _mail(data["mail"], path, text) if "mail" in data else None
-    return Settings(db, codec, float(interval), sources, path, extra, trees, mail=mail, **paths)
+    me = data.get("me")
+    if me is not None and (not isinstance(me, str) or not domain_of(me)):
+        raise fail(f"me must be your address, e.g. \"leon@kernel.org\", not {me!r}")
+    return Settings(db, codec, float(interval), sources, path, extra, trees, mail=mail,
+                    me=address_of(me).lower() if me else None, **paths)
 
 
 def _tree(t: Any, n: int, base: Path, fail: Any) -> TreeSettings:
