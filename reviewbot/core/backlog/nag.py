@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from reviewbot.core.backlog.turn import SeriesStatus, Turn
+from reviewbot.core.mail.classify import is_bot
 from reviewbot.core.policy.model import Policy, human_duration, is_absent, quiet_reason
 
 WEEK = timedelta(days=7)
@@ -64,8 +65,15 @@ def plan_reminders(
     opted_out: Collection[str] = (),
     maintainers: Collection[str] = (),
     lists: Collection[str] = (),
+    stopped: Collection[tuple[str, str]] = (),
+    authors: Mapping[str, str] | None = None,
 ) -> ReminderPlan:
-    """Reminders and escalations due at `now` for one subsystem, oldest due first."""
+    """Reminders and escalations due at `now` for one subsystem, oldest due first.
+
+    `opted_out`: addresses that stopped every reminder; `stopped`: (address, series id)
+    pairs stopped for one series; `authors`: series id -> its author, who is never
+    reminded about their own series (nobody is asked to chase a maintainer).
+    """
     rules = policy.nag
     if not rules.enabled:
         return ReminderPlan(quiet="reminders are disabled for this subsystem")
@@ -83,6 +91,10 @@ def plan_reminders(
     for sid, status in overdue:
         for who in status.waiting_on:
             why_not = _blocked(policy, status, sid, who, log, now, today, opted_in, opted_out)
+            if why_not is None and (who, sid) in stopped:
+                why_not = "opted out of this series"
+            if why_not is None and authors is not None and authors.get(sid) == who:
+                why_not = "the series' own author"
             if why_not:
                 skips.append(Skip(sid, who, why_not))
                 continue
@@ -102,6 +114,8 @@ def _blocked(
     now: datetime, today: date, opted_in: Collection[str], opted_out: Collection[str],
 ) -> str | None:
     rules = policy.nag
+    if is_bot("", who, {}):
+        return "a bot"
     if who in opted_out:
         return "opted out"
     if who not in opted_in:
@@ -145,7 +159,7 @@ def _escalation(
     for target in rules.to:
         names = {"maintainers": maintainers, "lists": lists, "reviewers": status.waiting_on}
         for addr in sorted(names.get(target, (target,))):
-            if addr not in to:
+            if addr not in to and not is_bot("", addr, {}):
                 to.append(addr)
     if not to:
         return None
