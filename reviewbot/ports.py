@@ -818,6 +818,18 @@ class NewMail(Protocol):
         the newest stored mail) and the cursor after it."""
         ...
 
+    def cursor(self) -> int | None: ...
+
+    def save_cursor(self, cursor: int) -> None: ...
+
+
+class CommandMailbox(Protocol):
+    """A maildir the daemon reads email commands from (adapters/mail/maildir.py)."""
+
+    def unread(self) -> Iterator[tuple[str, bytes]]: ...
+
+    def mark_seen(self, key: str) -> None: ...
+
 
 class SentLog(Protocol):
     """The outbox seen as a send log (reminders' caps and cadence)."""

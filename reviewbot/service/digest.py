@@ -56,7 +56,7 @@ class DigestPlan:
     recipients: tuple[str, ...]
     mails: tuple[OutgoingMail, ...]
     queued: tuple[OutboxEntry, ...] = field(default=())  # rows recorded (existing included)
-    created: int = 0  # new rows
+    new_keys: tuple[str, ...] = ()  # keys of the rows this call created
 
 
 def cycle_line(c: Cycle | None, error: str | None = None) -> str | None:
@@ -232,16 +232,17 @@ def queue_digest(plan: DigestPlan, outbox: OutboxStore, digests: DigestLog,
     """Record the digest's mails in the outbox (idempotent per recipient and day) and
     the counts it showed."""
     queued: list[OutboxEntry] = []
-    created = 0
+    created: list[str] = []
     for mail in plan.mails:
         entry, new = outbox.enqueue(mail, now)
         queued.append(entry)
-        created += new
+        if new:
+            created.append(entry.key)
     v = plan.view
     digests.record_digest(DigestCounts(v.subsystem, f"{v.day:%Y-%m-%d}", v.as_of, v.counts,
                                        tuple(e.summary.series_id for e in plan.queue.entries)))
     return DigestPlan(plan.view, plan.queue, plan.policy, plan.recipients, plan.mails,
-                      tuple(queued), created)
+                      tuple(queued), tuple(created))
 
 
 def scheduled_at(policy: Policy, now: datetime) -> datetime | None:

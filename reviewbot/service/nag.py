@@ -39,7 +39,7 @@ class NagRun:
     mails: tuple[OutgoingMail, ...]
     merge_window: str  # "open", "closed" or "unknown (why)"
     queued: tuple[OutboxEntry, ...] = field(default=())
-    created: int = 0
+    new_keys: tuple[str, ...] = ()  # keys of the rows this call created
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +142,14 @@ def plan_nags(reader: BacklogReader, ctx: BacklogContext, subsystem: str, now: d
 
 def queue_nags(run: NagRun, outbox: OutboxStore, now: datetime) -> NagRun:
     queued: list[OutboxEntry] = []
-    created = 0
+    created: list[str] = []
     for mail in run.mails:
         entry, new = outbox.enqueue(mail, now)
         queued.append(entry)
-        created += new
+        if new:
+            created.append(entry.key)
     return NagRun(run.subsystem, run.policy, run.plan, run.mails, run.merge_window,
-                  tuple(queued), created)
+                  tuple(queued), tuple(created))
 
 
 def nag_subsystems(ctx: BacklogContext) -> list[tuple[str, Policy]]:

@@ -24,11 +24,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
+from reviewbot.adapters.sql.codec import unpack_raw
 from reviewbot.adapters.sql.graph import chunks
+from reviewbot.adapters.sql.rows import get_meta, set_meta
 from reviewbot.adapters.sql.tables import AwareDateTime, MessageRow
 from reviewbot.core.backlog.suggest import PastReview
 from reviewbot.core.model import SeriesId, TrailerKind
-from reviewbot.ports import CommandRecord, DigestCounts, SeriesRecord
+from reviewbot.ports import CommandRecord, DigestCounts, RawMail, SeriesRecord
 
 
 def _aware(nullable: bool = False, index: bool = False) -> Any:
@@ -256,3 +258,37 @@ class SqlMailState:
                                               .where(RFILE.c.series_id.in_(part))):
                     out.setdefault(SeriesId(sid), []).append(path)
         return {sid: tuple(sorted(paths)) for sid, paths in out.items()}
+
+
+COMMANDS_CURSOR = "mail_commands_cursor"
+
+
+class SqlNewMail:
+    """NewMail (reviewbot/ports.py): stored mail after a cursor (message row ids), for email
+    commands that arrive through the ingested lists. Mail kept by reference comes back
+    with empty bytes and `by_reference`: read it with the RawReader."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def after(self, cursor: int | None, limit: int) -> tuple[list[RawMail], int | None]:
+        with self.engine.connect() as conn:
+            if cursor is None:
+                top = conn.execute(sa.select(sa.func.max(M.c.id))).scalar()
+                return [], int(top) if top is not None else 0
+            rows = conn.execute(sa.select(M.c.id, M.c.raw, M.c.raw_codec, M.c.origin,
+                                          M.c.received)
+                                .where(M.c.id > cursor, M.c.deleted == sa.false())
+                                .order_by(M.c.id).limit(limit)).all()
+        out = [RawMail(unpack_raw(r.raw, r.raw_codec) if r.raw is not None else b"", r.origin,
+                       r.received, by_reference=r.raw is None) for r in rows]
+        return out, (rows[-1].id if rows else cursor)
+
+    def cursor(self) -> int | None:
+        with self.engine.connect() as conn:
+            value = get_meta(conn, COMMANDS_CURSOR)
+        return int(value) if value is not None else None
+
+    def save_cursor(self, cursor: int) -> None:
+        with self.engine.begin() as conn:
+            set_meta(conn, COMMANDS_CURSOR, str(cursor))

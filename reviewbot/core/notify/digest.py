@@ -94,16 +94,22 @@ def row_lines(row: Row, now: datetime, lore: str) -> list[str]:
     return lines
 
 
-def _table(title: str, rows: Sequence[Row], now: datetime, lore: str,
-           empty: str = "none") -> list[str]:
-    out = [f"{title} ({len(rows)})", ""]
-    if not rows:
-        return [*out[:1], f"  {empty}", ""]
-    out.append(HEADER)
-    for row in rows:
+MAX_ROWS = 15  # per table; the rest is one `reviewbot queue` away
+
+
+def _rows(rows: Sequence[Row], now: datetime, lore: str, more: str) -> list[str]:
+    out = [HEADER]
+    for row in rows[:MAX_ROWS]:
         out.extend(row_lines(row, now, lore))
-    out.append("")
+    if len(rows) > MAX_ROWS:
+        out.append(f"  ... and {len(rows) - MAX_ROWS} more: {more}")
     return out
+
+
+def _table(title: str, rows: Sequence[Row], now: datetime, lore: str, more: str) -> list[str]:
+    if not rows:
+        return [f"{title} (0)", "  none", ""]
+    return [f"{title} ({len(rows)})", "", *_rows(rows, now, lore, more), ""]
 
 
 def _change(now: int, before: int | None) -> str:
@@ -140,22 +146,20 @@ def render(view: DigestView) -> str:
         *counts_lines(view),
         "",
     ]
-    lines += _table("Ready to apply", view.ready, now, view.lore)
+    more = f"reviewbot queue --subsystem '{view.subsystem}'"
+    lines += _table("Ready to apply", view.ready, now, view.lore, more)
     waiting = sum(len(rows) for _, rows in view.overdue)
     lines += [f"Waiting on reviewers past their time ({waiting})", ""]
     if not view.overdue:
         lines += ["  none", ""]
     for who, rows in view.overdue:
-        lines += [f"  {who} ({len(rows)})", HEADER]
-        for row in rows:
-            lines.extend(row_lines(row, now, view.lore))
-        lines.append("")
-    lines += _table(f"New since {view.new_since.astimezone(ZoneInfo(view.zone)):%Y-%m-%d %H:%M}",
-                    view.new, now, view.lore)
-    lines += _table("Waiting on their authors", view.authors, now, view.lore)
-    lines += _table("Newly applied", view.applied, now, view.lore)
+        lines += [f"  {who} ({len(rows)})", *_rows(rows, now, view.lore, more), ""]
+    since = view.new_since.astimezone(ZoneInfo(view.zone))
+    lines += _table(f"New since {since:%Y-%m-%d %H:%M}", view.new, now, view.lore, more)
+    lines += _table("Waiting on their authors", view.authors, now, view.lore, more)
+    lines += _table("Newly applied", view.applied, now, view.lore, more)
     if view.expiring is not None:
-        lines += _table("Expiring soon", view.expiring, now, view.lore)
+        lines += _table("Expiring soon", view.expiring, now, view.lore, more)
     lines += ["Merge window", "", wrap(view.cycle or "unknown: no mainline tags could be "
                                        "read (see `reviewbot cycle`)", indent="  "), ""]
     lines += [
