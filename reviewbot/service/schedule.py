@@ -117,6 +117,9 @@ class MailLoops:
     command_policy: CommandPolicy | None = None
     interval: float = 300.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # (kind, subsystem, scheduled instant) planned by this process: not planned again each
+    # round (after a restart they are, once: the outbox keys make that a no-op)
+    _done: set[tuple[str, str, datetime]] = field(default_factory=set)
 
     # -- planning -------------------------------------------------------------------
 
@@ -135,11 +138,14 @@ class MailLoops:
                 when = scheduled_at(policy, now) if policy.digest.days else None
                 name = policy.sections[0] if policy.sections else policy.lists[0]
                 try:
-                    if when is not None:
+                    if when is not None and ("digest", name, when) not in self._done:
                         report.digests += self._digest(ctx, name, policy, when)
+                        self._done.add(("digest", name, when))
                     nag_at = _daily_at(policy, now)
-                    if policy.nag.enabled and nag_at is not None:
+                    if policy.nag.enabled and nag_at is not None \
+                            and ("nag", name, nag_at) not in self._done:
                         report.reminders += self._nags(ctx, name, nag_at)
+                        self._done.add(("nag", name, nag_at))
                 except UnknownSubsystem:
                     log.debug("mail: no MAINTAINERS section or list %r: skipped", name)
                 except Exception as exc:  # one subsystem never stops the others
