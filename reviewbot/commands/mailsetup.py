@@ -11,7 +11,6 @@ import argparse
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 from reviewbot import __version__
 from reviewbot.adapters.sql import locks
@@ -44,8 +43,11 @@ def policy_file(conf: Settings, env: Mapping[str, str]) -> Callable[[Policy], st
     except ValueError:
         directory = None
 
+    # The directory's own name only: a mail line has 80 columns, a deployment's path more.
+    folder = directory.name if directory is not None and directory.name else "policies"
+
     def name(p: Policy) -> str:
-        return str((directory or Path("policies")) / f"{p.name}.toml")
+        return f"{folder}/{p.name}.toml"
     return name
 
 
