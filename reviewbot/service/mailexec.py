@@ -95,8 +95,11 @@ def run_command(cmd: EmailCommand, mail: CommandMail, env: CommandEnv,
     """One command: (outcome, the series it acted on)."""
     sid = resolve_series(cmd, mail, env)
     if cmd.verb == "stop":
-        new = env.optouts.stop(cmd.actor, sid, cmd.actor, now, mail.message_id)
-        what = f"no more reminders to {cmd.actor}" + (f" about <{sid}>" if sid else "")
+        # Stored under the address reminders go to (the person's canonical one).
+        aliases = {k.lower(): v.lower() for k, v in env.reader.aliases().items()}
+        who = aliases.get(cmd.actor, cmd.actor)
+        new = env.optouts.stop(who, sid, cmd.actor, now, mail.message_id)
+        what = f"no more reminders to {who}" + (f" about <{sid}>" if sid else "")
         return CommandOutcome(cmd.line, True, what + ("" if new else " (already so)")), sid
     if sid is None:
         return CommandOutcome(cmd.line, False, "which series? Name it (a Message-ID or lore "
