@@ -8,11 +8,12 @@ ever asked to chase somebody else: a reminder only asks its own addressee to act
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from reviewbot.core.backlog.nag import ESCALATION, Reminder
-from reviewbot.core.notify.message import Draft, lore_link, wrap
+from reviewbot.core.notify.message import PROSE_WIDTH, Draft, lore_link, wrap
 from reviewbot.core.notify.outbox import OutboxKey
 
 SUBJECT_TITLE = 60
@@ -51,8 +52,11 @@ def _title(text: str, width: int = SUBJECT_TITLE) -> str:
 
 def _series_lines(v: ReminderView) -> list[str]:
     patches = "1 patch" if v.total == 1 else f"{v.total} patches"
-    return [wrap(f"{v.title} (v{v.version}, {patches}, {v.reviewed} of {v.total} reviewed)",
-                 indent="  "),
+    # A title is the author's text: a word longer than a line is cut, never let through.
+    text = " ".join(v.title.split()) + f" (v{v.version}, {patches}, {v.reviewed} of " \
+        f"{v.total} reviewed)"
+    return [textwrap.fill(text, width=PROSE_WIDTH, initial_indent="  ",
+                          subsequent_indent="  ", break_on_hyphens=False),
             f"  {lore_link(v.lore, v.reminder.series_id)}"]
 
 
