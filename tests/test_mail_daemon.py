@@ -7,8 +7,11 @@ by then), plan (digests, reminders), read email commands from the commands maild
 send from the outbox. On 2025-06-09, while the digest is being queued, the process
 "dies" (an exception no handler catches) and everything is built again from the
 database, as a restart would. The INFINIBAND policy sends digests on Monday and
-Thursday at 09:00 America/Halifax and reminders to its M:/R: who opted in; mainline
-tags (a local repository) say the merge window of 6.16 is open until -rc1 on June 8.
+Thursday at 09:00 America/Halifax, reminders to its M:/R: who opted in, and the
+cycle report after each merge window; mainline tags (a local repository) say the
+merge window of 6.16 is open until -rc1 on June 8. The "crash" is in-process (an
+exception nothing catches, then every object built anew from the database); the
+kill -9 of a real sending process is tests/test_outbox_kill.py.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ RC1 = datetime(2025, 6, 8, 21, 0, tzinfo=UTC)
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 JGG, LEON = "jgg@nvidia.com", "leonro@nvidia.com"
 # 6.15 was released on 2025-05-25 and 6.16-rc1 tagged on 2025-06-08 (Sundays, as Linus does).
-TAGS = [("v6.14", "2025-03-24T00:00:00Z"), ("v6.15-rc1", "2025-04-06T21:00:00Z"),
+TAGS = [("v6.13", "2025-01-19T21:00:00Z"), ("v6.14", "2025-03-24T00:00:00Z"), ("v6.15-rc1", "2025-04-06T21:00:00Z"),
         ("v6.15-rc7", "2025-05-18T21:00:00Z"), ("v6.15", "2025-05-25T21:00:00Z"),
         ("v6.16-rc1", "2025-06-08T21:00:00Z"), ("v6.16-rc2", "2025-06-15T21:00:00Z")]
 
@@ -115,7 +118,8 @@ def settings(tmp: Path, db_url: str, port: int, maintainers: Path) -> Path:
     shutil.copy(POLICIES / "default.toml", pol)
     text = (POLICIES / "infiniband.toml").read_text()
     (pol / "infiniband.toml").write_text(text + '\n[nag]\nenabled = true\n'
-                                         'opt_in = ["maintainers", "reviewers"]\n')
+                                         'opt_in = ["maintainers", "reviewers"]\n'
+                                         '\n[report]\nmail = true\n')
     maildir = tmp / "commands"
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
@@ -227,6 +231,11 @@ def test_two_weeks_of_digests_and_reminders_each_sent_once_across_a_crash(
     for days in per_series.values():  # at most one per reviewer per series per week
         dates = sorted(datetime.fromisoformat(d) for d in days)
         assert all(b - a >= timedelta(days=7) for a, b in itertools.pairwise(dates))
+    # -rc1 closed the window on June 8: the report of the 6.15 cycle went out, once each
+    reports = sorted(k for k in keys if k.startswith("report:"))
+    assert reports == [f"report:INFINIBAND SUBSYSTEM:{who}:v6.15" for who in (JGG, LEON)]
+    sent = email.utils.parsedate_to_datetime(by_key[reports[0]].header("Date") or "")
+    assert RC1 < sent <= RC1 + STEP
     acks = [r for k, r in zip(keys, received, strict=True) if k.startswith("ack:")]
     assert [a.rcpt_tos for a in acks] == [(JGG,)]
     assert "no more reminders to jgg@nvidia.com" in email.message_from_bytes(

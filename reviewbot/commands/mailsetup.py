@@ -20,7 +20,6 @@ from reviewbot.commands.db import CommandError
 from reviewbot.config import MailSettings, Settings
 from reviewbot.core.notify.message import DEFAULT_LORE
 from reviewbot.core.policy.model import Policy
-from reviewbot.core.pulls.cycle import Cycle, cycle_from_tags
 from reviewbot.service.digest import MailIdentity
 from reviewbot.service.mailcmd import CommandPolicy
 from reviewbot.service.mailexec import CommandEnv
@@ -51,16 +50,12 @@ def policy_file(conf: Settings, env: Mapping[str, str]) -> Callable[[Policy], st
     return name
 
 
-def cycle_reader(args: argparse.Namespace) -> Callable[[datetime], Cycle]:
+def cycle_reader(args: argparse.Namespace) -> Callable[[], list[tuple[str, datetime | None]]]:
     """Mainline tags as `reviewbot cycle` finds them (--tree/--upstream, $REVIEWBOT_MAINLINE,
     `maintainers` when a git repository, else torvalds/linux)."""
     from reviewbot.commands.cycle import tag_source
 
-    source = tag_source(args)
-
-    def read(now: datetime) -> Cycle:
-        return cycle_from_tags(source.tags(), now)
-    return read
+    return tag_source(args).tags
 
 
 def command_env(app: App, state: SqlMailState, outbox: SqlOutbox) -> CommandEnv:

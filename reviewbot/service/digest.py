@@ -74,10 +74,11 @@ def cycle_line(c: Cycle | None, error: str | None = None) -> str | None:
             "comes).")
 
 
-def recipients_for(ctx: BacklogContext, subsystem: str, policy: Policy,
+def recipients_for(ctx: BacklogContext, subsystem: str, wanted: Sequence[str],
                    override: Sequence[str] = ()) -> tuple[str, ...]:
-    """`--to`, else the policy's [digest] recipients: addresses, or the section's M:/R:/L:
-    entries with the mailmap applied (the address the person is known by)."""
+    """`--to`, else `wanted` (a policy's [digest] or [report] recipients): addresses, or
+    the section's M:/R:/L: entries with the mailmap applied (the address the person is
+    known by)."""
     if override:
         return tuple(dict.fromkeys(override))
     section = None
@@ -86,7 +87,7 @@ def recipients_for(ctx: BacklogContext, subsystem: str, policy: Policy,
                         if s.name.casefold() == subsystem.casefold()), None)
     aliases = {k.lower(): v.lower() for k, v in ctx.mailmap_aliases().items()}
     out: dict[str, str] = {}
-    for r in policy.digest.recipients:
+    for r in wanted:
         entries: Sequence[str] = (r,)
         if r in ("maintainers", "reviewers", "lists"):
             entries = () if section is None else (
@@ -221,7 +222,7 @@ def plan_digest(reader: BacklogReader, ctx: BacklogContext, subsystem: str, now:
     view, q, policy = build_view(reader, ctx, subsystem, now, digests=digests, index=index,
                                  cycle=cycle, cycle_error=cycle_error, identity=identity,
                                  policy_file=policy_file)
-    recipients = recipients_for(ctx, view.subsystem, policy, to)
+    recipients = recipients_for(ctx, view.subsystem, policy.digest.recipients, to)
     mails = tuple(build_message(d, sender=identity.sender, now=now, version=identity.version)
                   for d in digest_drafts(view, recipients))
     return DigestPlan(view, q, policy, recipients, mails)

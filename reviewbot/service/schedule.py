@@ -21,11 +21,14 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from reviewbot.core.backlog.cyclereport import UnknownCycle, cycle_period
+from reviewbot.core.notify.message import address_of, build_message
 from reviewbot.core.notify.outbox import RetryPolicy
+from reviewbot.core.notify.report import report_draft
 from reviewbot.core.policy.model import Policy
-from reviewbot.core.pulls.cycle import Cycle
+from reviewbot.core.pulls.cycle import Cycle, NoMainlineTags, cycle_from_tags
 from reviewbot.ports import (
     BacklogReader,
     CommandLog,
@@ -42,52 +45,73 @@ from reviewbot.ports import (
     SourceLocks,
 )
 from reviewbot.service.context import BacklogContext
-from reviewbot.service.digest import MailIdentity, plan_digest, queue_digest, scheduled_at
+from reviewbot.service.digest import (
+    MailIdentity,
+    plan_digest,
+    queue_digest,
+    recipients_for,
+    scheduled_at,
+)
 from reviewbot.service.mailcmd import CommandPolicy
 from reviewbot.service.mailexec import CommandEnv, handle_command_mail
 from reviewbot.service.nag import plan_nags, queue_nags
 from reviewbot.service.outbox import run_outbox
 from reviewbot.service.queries import UnknownSubsystem
+from reviewbot.service.report import report
 
 log = logging.getLogger(__name__)
 
 PLAN_LOCK = "mail-plan"
 COMMANDS_LOCK = "mail-commands"
 NEW_MAIL_BATCH = 500
+REPORT_AFTER_RC1 = timedelta(days=7)  # a fresh start long after -rc1 mails no old report
 
 
 @dataclass
 class PlanReport:
     digests: list[str] = field(default_factory=list)  # outbox keys newly queued
     reminders: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     locked: bool = False
 
     @property
     def queued(self) -> int:
-        return len(self.digests) + len(self.reminders)
+        return len(self.digests) + len(self.reminders) + len(self.reports)
+
+
+Tags = list[tuple[str, datetime | None]]
 
 
 class CycleSource:
-    """The release cycle for the planner, read from mainline tags at most every
-    `every` seconds of the clock (a remote ls-remote is not run each round)."""
+    """The release cycle for the planner, from mainline tags read at most every `every`
+    seconds of the clock (a remote ls-remote is not run each round)."""
 
-    def __init__(self, read: Callable[[datetime], Cycle], every: float = 6 * 3600) -> None:
-        self._read = read
+    def __init__(self, read_tags: Callable[[], Tags], every: float = 6 * 3600) -> None:
+        self._read = read_tags
         self._every = every
-        self._last: tuple[datetime, Cycle | None, str | None] | None = None
+        self._last: tuple[datetime, Tags | None, str | None] | None = None
 
-    def at(self, now: datetime) -> tuple[Cycle | None, str | None]:
+    def tags(self, now: datetime) -> tuple[Tags | None, str | None]:
         last = self._last
         if last is not None and 0 <= (now - last[0]).total_seconds() < self._every:
             return last[1], last[2]
         try:
-            found: tuple[Cycle | None, str | None] = (self._read(now), None)
-        except Exception as exc:  # a missing repository, no network, no tags
+            found: tuple[Tags | None, str | None] = (self._read(), None)
+        except Exception as exc:  # a missing repository, no network
             log.warning("mail: the release cycle is unknown: %s", exc)
             found = (None, str(exc))
         self._last = (now, *found)
         return found
+
+    def at(self, now: datetime) -> tuple[Cycle | None, str | None]:
+        tags, why = self.tags(now)
+        if tags is None:
+            return None, why
+        try:
+            return cycle_from_tags(tags, now), None
+        except NoMainlineTags as exc:
+            return None, str(exc)
 
 
 @dataclass
@@ -141,6 +165,8 @@ class MailLoops:
                     if when is not None and ("digest", name, when) not in self._done:
                         report.digests += self._digest(ctx, name, policy, when)
                         self._done.add(("digest", name, when))
+                    if policy.report.mail:
+                        report.reports += self._report(ctx, name, policy, now)
                     nag_at = _daily_at(policy, now)
                     if policy.nag.enabled and nag_at is not None \
                             and ("nag", name, nag_at) not in self._done:
@@ -165,6 +191,37 @@ class MailLoops:
                            index=self.index, cycle=cycle, cycle_error=why,
                            identity=self.identity, policy_file=self.policy_file(policy))
         return list(queue_digest(plan, self.outbox, self.digests, when).new_keys)
+
+    def _report(self, ctx: BacklogContext, name: str, policy: Policy,
+                now: datetime) -> list[str]:
+        """The cycle report of the release before the merge window that just closed:
+        once -rc1 is tagged (within REPORT_AFTER_RC1), once per recipient and cycle."""
+        cycle, _ = self.cycle.at(now) if self.cycle else (None, None)
+        if cycle is None or cycle.merge_window_open or cycle.rc != 1 \
+                or cycle.latest_tag_date is None or now - cycle.latest_tag_date > REPORT_AFTER_RC1:
+            return []
+        assert self.cycle is not None
+        tags, _ = self.cycle.tags(now)
+        done_key = ("report", name, cycle.latest_tag_date)
+        if tags is None or done_key in self._done:
+            return []
+        try:
+            period = cycle_period(tags, cycle.release, now)
+        except UnknownCycle as exc:
+            log.warning("mail: no cycle report for %s: %s", name, exc)
+            self._done.add(done_key)
+            return []
+        rep, _ = report(self.reader, ctx, name, period)
+        recipients = recipients_for(ctx, rep.subsystem, policy.report.to)
+        new: list[str] = []
+        for draft in report_draft(rep, recipients, address_of(self.identity.sender)):
+            mail = build_message(draft, sender=self.identity.sender, now=now,
+                                 version=self.identity.version)
+            entry, created = self.outbox.enqueue(mail, now)
+            if created:
+                new.append(entry.key)
+        self._done.add(done_key)
+        return new
 
     def _nags(self, ctx: BacklogContext, name: str, when: datetime) -> list[str]:
         cycle, why = self.cycle.at(when) if self.cycle else (None, "no mainline tags configured")
