@@ -52,7 +52,8 @@ RC1 = datetime(2025, 6, 8, 21, 0, tzinfo=UTC)
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 JGG, LEON = "jgg@nvidia.com", "leonro@nvidia.com"
 # 6.15 was released on 2025-05-25 and 6.16-rc1 tagged on 2025-06-08 (Sundays, as Linus does).
-TAGS = [("v6.13", "2025-01-19T21:00:00Z"), ("v6.14", "2025-03-24T00:00:00Z"), ("v6.15-rc1", "2025-04-06T21:00:00Z"),
+TAGS = [("v6.13", "2025-01-19T21:00:00Z"), ("v6.14", "2025-03-24T00:00:00Z"),
+        ("v6.15-rc1", "2025-04-06T21:00:00Z"),
         ("v6.15-rc7", "2025-05-18T21:00:00Z"), ("v6.15", "2025-05-25T21:00:00Z"),
         ("v6.16-rc1", "2025-06-08T21:00:00Z"), ("v6.16-rc2", "2025-06-15T21:00:00Z")]
 
