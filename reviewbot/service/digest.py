@@ -133,10 +133,15 @@ def build_view(reader: BacklogReader, ctx: BacklogContext, subsystem: str, now: 
         extra = notes.get(e.summary.series_id, "")
         return _row(e, "; ".join(n for n in (note, extra) if n))
 
-    entries = q.entries
+    # Live series first, then those gone stale (no activity for the policy's stale_after):
+    # a table cut at its first rows should show what moves.
+    entries = tuple(sorted(q.entries, key=lambda e: (e.status.state is State.STALE,
+                                                      e.status.posted_at,
+                                                      e.summary.series_id)))
     ready = [row(e, e.status.reason) for e in entries if e.status.turn is Turn.MAINTAINER]
     overdue: dict[str, list[Row]] = {}
-    for e in sorted(entries, key=lambda e: (e.status.due or now, e.summary.series_id)):
+    for e in sorted(entries, key=lambda e: (e.status.state is State.STALE,
+                                            e.status.due or now, e.summary.series_id)):
         st = e.status
         if st.turn is Turn.REVIEWER and st.overdue(now):
             for who in st.waiting_on or ("(nobody named)",):
