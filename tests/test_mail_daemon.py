@@ -242,3 +242,31 @@ def test_two_weeks_of_digests_and_reminders_each_sent_once_across_a_crash(
     assert "no more reminders to jgg@nvidia.com" in email.message_from_bytes(
         acks[0].content).get_payload()
     assert (JGG, None) in SqlMailState(world.app.engine).stopped()
+
+
+def test_the_running_daemon_plans_and_sends_beside_its_pollers(
+        tmp_path: Path, db_url: str, corpus_mails: list[RawMail],
+        kernel_maintainers: Path) -> None:
+    """`reviewbot run` as it serves (not --once): the mail loops run as the daemon's
+    background tasks, plan Monday's digest and send it, and stop with the daemon."""
+    import asyncio
+
+    clock = [datetime(2025, 1, 6, 14, tzinfo=UTC)]  # Monday, 10:00 in Halifax (AST)
+    with SmtpServer() as smtp:
+        conf = settings(tmp_path, db_url, smtp.port, kernel_maintainers)
+        world = World(conf, db_url, mainline_repo(tmp_path / "linux"),
+                      ClockSource(corpus_mails, clock), clock)
+        world.loops.interval = 0.2
+
+        async def serve() -> int:
+            task = asyncio.create_task(world.daemon.run())
+            for _ in range(300):
+                if len(smtp.handler.received) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            world.daemon.stop()
+            return await asyncio.wait_for(task, 30)
+
+        assert asyncio.run(serve()) == 0
+        keys = sorted(r.header("X-Reviewbot-Key") or "" for r in smtp.handler.received)
+    assert keys == [f"digest:INFINIBAND SUBSYSTEM:{who}:2025-01-06" for who in (JGG, LEON)]
