@@ -270,3 +270,46 @@ def test_the_running_daemon_plans_and_sends_beside_its_pollers(
         assert asyncio.run(serve()) == 0
         keys = sorted(r.header("X-Reviewbot-Key") or "" for r in smtp.handler.received)
     assert keys == [f"digest:INFINIBAND SUBSYSTEM:{who}:2025-01-06" for who in (JGG, LEON)]
+
+
+def test_commands_arrive_with_the_list_mail_and_answer_the_reminders_series(
+        tmp_path: Path, db_url: str, corpus_mails: list[RawMail],
+        kernel_maintainers: Path) -> None:
+    """A command mail that came in through the ingested list (not the maildir) is obeyed
+    once; "reviewbot: claim" without a series claims the series of the reminder it
+    answers (In-Reply-To: the reminder's Message-ID in the outbox)."""
+    from reviewbot.core.backlog.nag import NAG, Reminder
+    from reviewbot.core.notify.message import build_message
+    from reviewbot.core.notify.reminder import ReminderView, reminder_draft
+    from reviewbot.service.queries import series_view
+
+    bnxt = "20250104061519.2540178-1-kalesh-anakkur.purayil@broadcom.com"
+    clock = [datetime(2025, 1, 10, 12, tzinfo=UTC)]
+    mails = [m for m in corpus_mails if (m.received or START) <= clock[0]]
+    with SmtpServer() as smtp:
+        conf = settings(tmp_path, db_url, smtp.port, kernel_maintainers)
+        world = World(conf, db_url, mainline_repo(tmp_path / "linux"),
+                      ClockSource(mails, clock), clock)
+        world.round()
+        view = ReminderView(Reminder(bnxt, NAG, (LEON,), (JGG,), "test"), "INFINIBAND SUBSYSTEM",
+                            "RDMA/bnxt_re: Fix", 1, 1, 1, 0, "maintainer", clock[0], None,
+                            "ready", "you maintain it", (LEON,), clock[0].date(),
+                            "https://lore.kernel.org", "bot@example.org")
+        nag = build_message(reminder_draft(view), sender="reviewbot <bot@example.org>",
+                            now=clock[0], version="0")
+        world.loops.outbox.enqueue(nag, clock[0])
+        command = (f"Authentication-Results: mx.example.org; dkim=pass header.d=kernel.org\n"
+                   f"From: Leon Romanovsky <leon@kernel.org>\nTo: bot@example.org\n"
+                   f"Cc: linux-rdma@vger.kernel.org\nSubject: Re: {nag.subject}\n"
+                   f"Date: {format_datetime(clock[0])}\nMessage-ID: <claim-1@kernel.org>\n"
+                   f"In-Reply-To: <{nag.message_id}>\n\nreviewbot: claim\n").encode()
+        world.source.mails = [*mails, RawMail(command, "test:claim", clock[0])]
+        world.round()
+        world.round()  # read again: nothing new, nothing twice
+        acks = [r for r in smtp.handler.received
+                if (r.header("X-Reviewbot-Key") or "").startswith("ack:")]
+    assert [a.rcpt_tos for a in acks] == [("leon@kernel.org",)]
+    status = series_view(world.app.reader, world.app.ctx, bnxt, clock[0]).status
+    assert LEON in status.assignees  # leon@kernel.org is Leon's other address
+    (record,) = SqlMailState(world.app.engine).commands()
+    assert (record.verb, record.series_id, record.done) == ("claim", bnxt, True)
