@@ -14,6 +14,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import reviewbot.adapters.sql.backlogtables
+import reviewbot.adapters.sql.mailstate
 import reviewbot.adapters.sql.outbox
 import reviewbot.adapters.sql.pulls
 import reviewbot.adapters.sql.seriestables

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "trees": "trees", "applied": "trees", "claim": "manual", "release": "manual",
     "assign": "manual", "override": "manual", "outbox": "outbox", "cycle": "cycle",
     "pr": "pr", "debt": "debt", "am": "am",
+    "digest": "digest", "nag": "nag", "suggest": "suggest", "report": "report",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 _GLOBAL_VALUES = frozenset({"--db", "--config"})  # global options that take a value

@@ -20,9 +20,10 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from reviewbot.adapters.kernel.policy_files import PolicyStore, ReloadResult
 from reviewbot.adapters.system.systemd import Notifier
@@ -100,6 +101,8 @@ class Daemon:
     refresher: Callable[[], RefreshReport] | None = None
     pool: ParsePool | None = None  # workers for big polls (a first ingest); closed on exit
     policy_check_interval: float = 60.0
+    # loops run beside the pollers until stop (the mail loops: service.schedule.MailLoops.run)
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_thread: threading.Event = field(default_factory=threading.Event)
@@ -192,6 +195,8 @@ class Daemon:
                     tg.create_task(self._tree_loop(tree_poller))
                 if self.policies is not None:
                     tg.create_task(self._policy_loop(self.policy_check_interval))
+                for task in self.background:
+                    tg.create_task(task(self._stop_async))
                 if self.notifier.watchdog_interval:
                     tg.create_task(self._watchdog(self.notifier.watchdog_interval))
             return 0

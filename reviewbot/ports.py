@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # types for annotations only: importing them costs query star
     from reviewbot.core.applied.match import TreeCommit
     from reviewbot.core.backlog.events import PatchCommit, SeriesEvent
     from reviewbot.core.backlog.standing import Standing
+    from reviewbot.core.backlog.suggest import PastReview
     from reviewbot.core.maintainers.routing import RoutingIndex
     from reviewbot.core.maintainers.sections import Section
     from reviewbot.core.maintainers.subsystems import SeriesRouting
@@ -747,3 +748,92 @@ class MergeRequests(Protocol):
         ...
 
     async def create(self, project: str, spec: MergeRequestSpec) -> MergeRequestInfo: ...
+
+
+# -- mail to people: opt-outs, digests, commands, the review index (issue 9) -------------
+
+@dataclass(frozen=True, slots=True)
+class DigestCounts:
+    """What one digest showed: open series by state (and which), for the next digest."""
+
+    subsystem: str
+    period: str  # the local date, YYYY-MM-DD
+    as_of: datetime
+    counts: Mapping[str, int]
+    series: tuple[str, ...] = ()  # the open series' ids
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """One email command as executed: who, when, what, and what came of it."""
+
+    message_id: str  # of the command mail
+    actor: str
+    at: datetime
+    verb: str
+    series_id: str | None
+    line: str
+    done: bool
+    outcome: str
+
+
+class OptOuts(Protocol):
+    """`reviewbot: stop`: no more reminders to an address (adapters/sql/mailstate.py)."""
+
+    def stop(self, address: str, series_id: str | None, actor: str, at: datetime,
+             via: str) -> bool:
+        """Record a stop (series None: every series); False if already recorded."""
+        ...
+
+    def stopped(self, addresses: Collection[str] | None = None) -> set[tuple[str, str | None]]:
+        """(address, series id or None for all) of every recorded stop."""
+        ...
+
+
+class DigestLog(Protocol):
+    def record_digest(self, counts: DigestCounts) -> None: ...
+
+    def previous_digest(self, subsystem: str, before: str) -> DigestCounts | None:
+        """The last digest of `subsystem` for a period before `before` (a local date)."""
+        ...
+
+
+class CommandJournal(Protocol):
+    def record_command(self, record: CommandRecord) -> None: ...
+
+    def commands(self, since: datetime | None = None) -> list[CommandRecord]: ...
+
+
+class ReviewIndex(Protocol):
+    """Who gave review tags on which files (filled by the refresh)."""
+
+    def reviews_on(self, files: Collection[str], since: datetime) -> list[PastReview]: ...
+
+    def files_of(self, series_ids: Collection[str]) -> dict[SeriesId, tuple[str, ...]]: ...
+
+
+class NewMail(Protocol):
+    """Mail stored since a cursor, for email commands that arrive through the lists."""
+
+    def after(self, cursor: int | None, limit: int) -> tuple[list[RawMail], int | None]:
+        """Raw mail stored after `cursor` (None: from now on: nothing, and the cursor of
+        the newest stored mail) and the cursor after it."""
+        ...
+
+    def cursor(self) -> int | None: ...
+
+    def save_cursor(self, cursor: int) -> None: ...
+
+
+class CommandMailbox(Protocol):
+    """A maildir the daemon reads email commands from (adapters/mail/maildir.py)."""
+
+    def unread(self) -> Iterator[tuple[str, bytes]]: ...
+
+    def mark_seen(self, key: str) -> None: ...
+
+
+class SentLog(Protocol):
+    """The outbox seen as a send log (reminders' caps and cadence)."""
+
+    def kinds_since(self, kinds: Sequence[str], since: datetime) -> list[OutboxEntry]: ...

@@ -61,7 +61,7 @@ def test_errors_print_file_line_reason_and_exit_1(
         f"{tmp_path / 'rdma.toml'}:3: subsystem.time_zone: unknown time zone 'Mars/Olympus' "
         "(use an IANA name such as \"Europe/Berlin\")",
         f"{tmp_path / 'rdma.toml'}:5: unknown key 'nags' in [nag] (known: enabled, first_after, "
-        "cadence, per_reviewer_series_week, per_reviewer_week, global_daily)",
+        "cadence, per_reviewer_series_week, per_reviewer_week, global_daily, opt_in)",
     ]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import reviewbot.adapters.sql.backlogtables
+import reviewbot.adapters.sql.mailstate
 import reviewbot.adapters.sql.outbox
 import reviewbot.adapters.sql.pulls
 import reviewbot.adapters.sql.seriestables

@@ -23,9 +23,14 @@ from reviewbot.ports import MainlineTags
 
 
 def tag_source(args: argparse.Namespace) -> MainlineTags:
+    """--upstream, --tree, else $REVIEWBOT_MAINLINE (a kernel repository or URL: what the
+    daemon's digests and reminders use), else `maintainers` when it is a git
+    repository, else torvalds/linux."""
     if getattr(args, "upstream", None):
         return RemoteMainlineTags(args.upstream)
-    tree = getattr(args, "tree", None)
+    tree = getattr(args, "tree", None) or os.environ.get("REVIEWBOT_MAINLINE")
+    if tree and "://" in tree:
+        return RemoteMainlineTags(tree)
     if tree:
         return LocalMainlineTags(str(Path(tree).resolve()))
     where = settings(args).maintainers or os.environ.get("REVIEWBOT_MAINTAINERS")

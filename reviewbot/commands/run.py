@@ -11,6 +11,7 @@ from reviewbot.adapters.kernel.policy_files import PolicyStore
 from reviewbot.adapters.sql import locks
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.commands.db import CommandError, open_app, run_guarded, settings
+from reviewbot.commands.mailsetup import build_mail_loops
 from reviewbot.config import Settings
 from reviewbot.core.policy.schema import PolicyError
 from reviewbot.daemon import Daemon, Poller, TreePoller
@@ -43,10 +44,11 @@ def build_daemon(args: argparse.Namespace) -> Daemon:
     # Migrations, an upgrade's re-derivation and the catch-up refresh all run before
     # READY=1 is ever sent.
     app = open_app(args)
+    mail = build_mail_loops(app, args)  # digests, reminders, email commands, sending
     return Daemon(store=app.store, pollers=pollers, locks=locks.for_engine(app.engine),
                   notifier=Notifier(os.environ), tree_pollers=tree_pollers,
                   trees=app.trees, policies=policies, refresher=app.refresh,
-                  pool=parse_pool())
+                  pool=parse_pool(), background=[mail.run] if mail else [])
 
 
 def load_policy_store(conf: Settings) -> PolicyStore | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -77,6 +77,19 @@ def enqueue(store: OutboxStore, mail: OutgoingMail, now: datetime) -> tuple[Outb
     if not created:
         log.debug("outbox: %s already recorded (%s)", entry.key, entry.state)
     return entry, created
+
+
+def enqueue_all(store: OutboxStore, mails: Iterable[OutgoingMail],
+                now: datetime) -> tuple[tuple[OutboxEntry, ...], tuple[str, ...]]:
+    """Record each mail; the entries, and the keys of those recorded for the first time."""
+    queued: list[OutboxEntry] = []
+    created: list[str] = []
+    for mail in mails:
+        entry, new = enqueue(store, mail, now)
+        queued.append(entry)
+        if new:
+            created.append(entry.key)
+    return tuple(queued), tuple(created)
 
 
 def recover_in_flight(store: OutboxStore, policy: RetryPolicy, now: datetime,

@@ -405,6 +405,14 @@ class TestClockAndFlags:
         assert s.state is State.EXPIRED
         assert State.STALE not in [t.state for t in s.timeline]
 
+    def test_an_open_series_says_when_it_will_expire(self) -> None:
+        """expires_at: the last activity plus expire_after; none once it is closed."""
+        s = derive([posted(), reply(day(2), OTHER)], day(50))
+        assert (s.state, s.expires_at) == (State.STALE, day(92))
+        assert derive([posted(), reply(day(2), OTHER)], day(95)).expires_at is None
+        applied = SeriesEvent(at=day(1), kind=EventKind.APPLIED, actor=MAINT)
+        assert derive([posted(), applied], day(3)).expires_at is None
+
     def test_closed_and_held_series_do_not_expire(self) -> None:
         """Applied, superseded, deferred: nothing to expire."""
         applied = SeriesEvent(at=day(1), kind=EventKind.APPLIED, actor=MAINT)

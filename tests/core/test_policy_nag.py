@@ -61,7 +61,8 @@ def test_overdue_reviewer_is_reminded_privately_with_the_maintainer_in_cc() -> N
 
 
 def test_a_month_on_the_simulated_clock() -> None:
-    """Planned daily and logged: reminders a week apart, one escalation after the second."""
+    """Planned daily and logged: reminders a week apart, one escalation the day after the
+    second (a reminder planned in the same round had no chance of an answer yet)."""
     log: list[SentReminder] = []
     timeline = []
     for n in range(14, 40):
@@ -72,7 +73,7 @@ def test_a_month_on_the_simulated_clock() -> None:
     assert timeline == [
         (14, NAG, (REV,)),
         (21, NAG, (REV,)),
-        (21, ESCALATION, (MAINT,)),
+        (22, ESCALATION, (MAINT,)),
         (28, NAG, (REV,)),
         (35, NAG, (REV,)),
     ]

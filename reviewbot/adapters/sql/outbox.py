@@ -162,6 +162,15 @@ class SqlOutbox:
             return conn.execute(sa.select(sa.func.min(OUT.c.next_attempt, type_=AwareDateTime()))
                                 .where(OUT.c.state == OutboxState.QUEUED.value)).scalar()
 
+    def kinds_since(self, kinds: Sequence[str], since: datetime) -> list[OutboxEntry]:
+        """Rows of these kinds recorded since `since` (any state but failed), oldest first:
+        the reminder planner's send log."""
+        q = (sa.select(*_LISTED).where(OUT.c.kind.in_(list(kinds)), OUT.c.created >= since,
+                                       OUT.c.state != OutboxState.FAILED.value)
+             .order_by(OUT.c.id))
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(q)]
+
     # -- CommandLog -------------------------------------------------------------------
 
     def remember(self, fingerprint: str, message_id: str, actor: str, now: datetime) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from reviewbot.adapters.sql import graph, reads
+from reviewbot.adapters.sql import graph, mailstate, reads
 from reviewbot.adapters.sql.backlogtables import PersonAliasRow, SeriesActionRow
 from reviewbot.adapters.sql.codec import decode_message
 from reviewbot.adapters.sql.graph import chunks
@@ -227,6 +227,7 @@ class SqlSeriesStore:
                             for rec in records for route in rec.routing.routes]
                 if sections:
                     conn.execute(sa.insert(SEC), _unique_sections(sections))
+                mailstate.index_series(conn, records, roots)  # reviewer suggestions, reports
             for part in chunks(comps):
                 conn.execute(sa.update(M).where(M.c.comp.in_(part), M.c.series.is_not(None))
                              .values(series=None))
@@ -257,6 +258,7 @@ def _drop_series(conn: Connection, comps: Sequence[int], rows: Sequence[int]) ->
     old: set[int] = set(rows)
     for part in chunks(list(comps)):
         old.update(conn.execute(sa.select(S.c.id).where(S.c.comp.in_(part))).scalars())
+    mailstate.drop_series(conn, sorted(old))
     for part in chunks(sorted(old)):
         conn.execute(sa.delete(SEC).where(SEC.c.series.in_(part)))
         conn.execute(sa.delete(S).where(S.c.id.in_(part)))

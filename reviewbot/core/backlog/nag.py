@@ -14,7 +14,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from reviewbot.core.backlog.turn import SeriesStatus, Turn
+from reviewbot.core.backlog.turn import SeriesStatus, State, Turn
+from reviewbot.core.mail.classify import is_bot
 from reviewbot.core.policy.model import Policy, human_duration, is_absent, quiet_reason
 
 WEEK = timedelta(days=7)
@@ -64,8 +65,15 @@ def plan_reminders(
     opted_out: Collection[str] = (),
     maintainers: Collection[str] = (),
     lists: Collection[str] = (),
+    stopped: Collection[tuple[str, str]] = (),
+    authors: Mapping[str, str] | None = None,
 ) -> ReminderPlan:
-    """Reminders and escalations due at `now` for one subsystem, oldest due first."""
+    """Reminders and escalations due at `now` for one subsystem, oldest due first.
+
+    `opted_out`: addresses that stopped every reminder; `stopped`: (address, series id)
+    pairs stopped for one series; `authors`: series id -> its author, who is never
+    reminded about their own series (nobody is asked to chase a maintainer).
+    """
     rules = policy.nag
     if not rules.enabled:
         return ReminderPlan(quiet="reminders are disabled for this subsystem")
@@ -75,14 +83,21 @@ def plan_reminders(
     today = policy.local_day(now)
     sends: list[Reminder] = []
     skips: list[Skip] = []
+    # Stale series (no human activity for the policy's stale_after) are the digest's
+    # business: a reminder about a series everybody left alone for months helps nobody.
     overdue = sorted(
         ((sid, s) for sid, s in statuses.items()
-         if s.is_open and s.turn in (Turn.REVIEWER, Turn.MAINTAINER) and s.overdue(now)),
+         if s.is_open and s.state is not State.STALE
+         and s.turn in (Turn.REVIEWER, Turn.MAINTAINER) and s.overdue(now)),
         key=lambda item: (item[1].due, item[0]),
     )
     for sid, status in overdue:
         for who in status.waiting_on:
             why_not = _blocked(policy, status, sid, who, log, now, today, opted_in, opted_out)
+            if why_not is None and (who, sid) in stopped:
+                why_not = "opted out of this series"
+            if why_not is None and authors is not None and authors.get(sid) == who:
+                why_not = "the series' own author"
             if why_not:
                 skips.append(Skip(sid, who, why_not))
                 continue
@@ -91,7 +106,10 @@ def plan_reminders(
                                   f"{status.turn} turn since {status.since:%Y-%m-%d}; "
                                   f"due {status.due:%Y-%m-%d}"))
             log.append(SentReminder(now, sid, who, NAG))
-        escalation = _escalation(policy, sid, status, log, now, maintainers, lists)
+        if _today(policy, log, today) >= rules.global_daily:
+            continue  # the daily cap holds escalations back too
+        escalation = _escalation(policy, sid, status, log, now, maintainers, lists,
+                                 {*opted_out, *(a for a, s in stopped if s == sid)})
         if escalation:
             sends.append(escalation)
     return ReminderPlan(tuple(sends), tuple(skips))
@@ -102,6 +120,8 @@ def _blocked(
     now: datetime, today: date, opted_in: Collection[str], opted_out: Collection[str],
 ) -> str | None:
     rules = policy.nag
+    if is_bot("", who, {}):
+        return "a bot"
     if who in opted_out:
         return "opted out"
     if who not in opted_in:
@@ -119,21 +139,27 @@ def _blocked(
         return "per-series weekly cap reached"
     if len(mine) >= rules.per_reviewer_week:
         return "weekly cap reached"
-    if sum(1 for e in nags if policy.local_day(e.at) == today) >= rules.global_daily:
+    if _today(policy, log, today) >= rules.global_daily:
         return "daily cap reached"
     return None
 
 
+def _today(policy: Policy, log: list[SentReminder], today: date) -> int:
+    """Reminders and escalations of the subsystem on `today` (its local day)."""
+    return sum(1 for e in log if policy.local_day(e.at) == today)
+
+
 def _escalation(
     policy: Policy, sid: str, status: SeriesStatus, log: list[SentReminder], now: datetime,
-    maintainers: Collection[str], lists: Collection[str],
+    maintainers: Collection[str], lists: Collection[str], stopped: Collection[str] = (),
 ) -> Reminder | None:
     """Once per turn: after N reminders about the series, or after waiting too long."""
     rules = policy.escalation
     this_turn = [e for e in log if e.series_id == sid and e.at >= status.since]
     if any(e.kind == ESCALATION for e in this_turn):
         return None
-    nags = sum(1 for e in this_turn if e.kind == NAG)
+    # Reminders sent before now: one planned in this very round had no chance of an answer.
+    nags = sum(1 for e in this_turn if e.kind == NAG and e.at < now)
     waited = now - status.since
     if rules.after_nags is not None and nags >= rules.after_nags:
         why = f"{nags} reminders without a response"
@@ -145,8 +171,10 @@ def _escalation(
     for target in rules.to:
         names = {"maintainers": maintainers, "lists": lists, "reviewers": status.waiting_on}
         for addr in sorted(names.get(target, (target,))):
-            if addr not in to:
+            if addr not in to and not is_bot("", addr, {}):
                 to.append(addr)
+    # Telling the people it waits on that it waits on them is a reminder, not an escalation.
+    to = [a for a in to if a not in status.waiting_on and a not in stopped]
     if not to:
         return None
     log.append(SentReminder(now, sid, to[0], ESCALATION))

@@ -154,6 +154,12 @@ class Replay:
                      f"{len(done)} of {self.total} patches reviewed; waiting for the rest")
 
 
+    def expires_at(self) -> datetime | None:
+        """When this series expires if nothing more happens; None once closed."""
+        if not self.live or self.last_activity is None or self.since is None:
+            return None
+        return max(self.last_activity, self.since) + self.policy.sla.expire_after
+
     def advance(self, to: datetime) -> None:
         """Let time pass up to `to`: snoozes end, quiet series go stale, then expire."""
         at = self.snooze_until
@@ -449,6 +455,7 @@ def finish(r: Replay, now: datetime) -> SeriesStatus:
         rfc=r.rfc,
         timeline=tuple(r.timeline),
         naks=tuple(sorted(r.naks)),
+        expires_at=r.expires_at(),
     )
 
 

@@ -82,6 +82,7 @@ class SeriesStatus:
     rfc: bool
     timeline: tuple[TimelineEntry, ...]
     naks: tuple[str, ...] = ()  # who NAKed this revision and did not review it since
+    expires_at: datetime | None = None  # when quiet closes it, if open and nothing happens
 
     @property
     def is_open(self) -> bool:

@@ -63,6 +63,9 @@ class NagPolicy:
     per_reviewer_series_week: int = 1
     per_reviewer_week: int = 5
     global_daily: int = 20
+    # who asked for reminders: addresses, or "reviewers"/"maintainers" (the subsystem's
+    # R:/M:); nobody by default (conventions.md §3: opt-in per reviewer)
+    opt_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,27 @@ class Digest:
     recipients: tuple[str, ...] = ("maintainers",)
     days: tuple[str, ...] = ("mon",)  # mon..sun
     at: time = time(8, 0)  # local time in the policy's zone
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The cycle review report (`reviewbot report`), mailed after each merge window."""
+
+    mail: bool = False  # mail it when a merge window closes (-rc1)
+    to: tuple[str, ...] = ("maintainers",)  # recipients ("lists": the subsystem's lists)
+    top: int = 10  # rows in each ranking
+    # employer domain map: address domain -> the employer's domain ("mellanox.com" ->
+    # "nvidia.com"), lower-cased pairs
+    domains: tuple[tuple[str, str], ...] = ()
+
+    def employer(self, address: str) -> str:
+        domain = address.rpartition("@")[2].lower()
+        mapped = dict(self.domains)
+        for cut in range(domain.count(".") + 1):  # the domain, then its parents
+            part = domain.split(".", cut)[-1]
+            if part in mapped:
+                return mapped[part]
+        return domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +180,7 @@ class Policy:
     ignore: Ignore = field(default_factory=Ignore)
     tree: Tree = field(default_factory=Tree)
     pull: Pull = field(default_factory=Pull)
+    report: Report = field(default_factory=Report)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -29,6 +29,7 @@ from reviewbot.core.policy.model import (
     Pull,
     PullTransport,
     Quiet,
+    Report,
     Reviewers,
     Sla,
     Tree,
@@ -70,7 +71,7 @@ SCHEMA: dict[str, dict[str, pv.Parser]] = {
             "expire_after": pv.parse_duration},
     "nag": {"enabled": pv.boolean, "first_after": pv.parse_duration, "cadence": pv.parse_duration,
             "per_reviewer_series_week": pv.count, "per_reviewer_week": pv.count,
-            "global_daily": pv.count},
+            "global_daily": pv.count, "opt_in": pv.recipients},
     "escalation": {"after_nags": pv.count, "after": pv.duration_or_never, "to": pv.recipients},
     "quiet": {"merge_window": pv.boolean},
     "reviewers": {"strategy": pv.strategy, "pool": pv.addresses, "per_series": pv.positive,
@@ -86,6 +87,8 @@ SCHEMA: dict[str, dict[str, pv.Parser]] = {
              "gitlab_url": pv.http_url, "gitlab_project": pv.string,
              "source_project": pv.string, "source_branch": pv.string,
              "target_branch": pv.string, "labels": pv.strings},
+    "report": {"mail": pv.boolean, "to": pv.recipients, "top": pv.positive,
+               "domains": pv.domain_map},
 }
 # Arrays of tables: [[quiet.period]] and [[reviewers.absence]].
 TABLE_ARRAYS: dict[tuple[str, str], dict[str, pv.Parser]] = {
@@ -263,6 +266,7 @@ def build_policy(name: str, *layers: Partial) -> Policy:
         ignore=part("ignore", Ignore()),
         tree=part("tree", Tree()),
         pull=part("pull", Pull()),
+        report=part("report", Report()),
     )
 
 

@@ -185,3 +185,16 @@ def http_url(value: Any) -> str:
     if not text.startswith(("https://", "http://")):
         raise ValueError(f"expected an http(s) URL, got {text!r}")
     return text.rstrip("/")
+
+
+def domain_map(value: Any) -> tuple[tuple[str, str], ...]:
+    """`{ "mellanox.com" = "nvidia.com" }` -> sorted lower-case pairs."""
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table of domain = employer domain, got {value!r}")
+    out = []
+    for key, target in value.items():
+        if not isinstance(target, str) or not target.strip() or "@" in target \
+                or "@" in key or not key.strip():
+            raise ValueError(f"{key!r} = {target!r}: map a mail domain to a domain")
+        out.append((key.strip().lower(), target.strip().lower()))
+    return tuple(sorted(out))
