@@ -17,7 +17,8 @@ from pathlib import Path
 import dkim
 import pytest
 
-from reviewbot.adapters.b4.attest import B4Attestor
+from reviewbot.adapters.b4.attest import B4Attestor, signed, verdict
+from reviewbot.adapters.b4.setup import offline
 from reviewbot.cli import main
 from reviewbot.commands.db import open_app
 from reviewbot.commands.queue import attestation_failures
@@ -94,10 +95,24 @@ def test_b4_passes_a_good_signature_and_fails_a_broken_one(
     assert dns.asked and set(dns.asked) == {b"k2025._domainkey.kernel.org."}
 
 
+def test_unsigned_mail_is_none_as_b4_says_without_asking_it() -> None:
+    """No DKIM-Signature or X-Developer-Signature header: the same verdict b4 gives."""
+    plain = patch(1)
+    assert not signed(plain)
+    assert signed(b"X-Developer-Signature: v=1; a=ed25519-sha256\n" + plain)
+    assert not signed(plain + b"\nDKIM-Signature: in the body, not a header\n")
+    got = B4Attestor().attest({MessageId("plain"): plain})[MessageId("plain")]
+    assert (got.result, got.detail) == ("none", "not signed")
+    with offline(None):
+        assert verdict(plain).result == "none"
+
+
 def test_offline_b4_does_not_check_dkim(key: tuple[bytes, bytes], dns: Dns) -> None:
     """No network: b4 skips DKIM, so a signed mail is "none" (we could not tell)."""
     got = B4Attestor().attest({MessageId("good"): sign(patch(1), key)})
     assert got[MessageId("good")].result == "none"
+    with offline(None):
+        assert verdict(sign(patch(1), key)) == got[MessageId("good")]
     assert dns.asked == []
 
 
