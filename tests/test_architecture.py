@@ -36,6 +36,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "service": ("reviewbot.core", "reviewbot.ports", "reviewbot.service"),
     "adapters": ("reviewbot.core", "reviewbot.ports"),  # and its own sub-package only
     "config": ("reviewbot.core",),
+    "config_web": ("reviewbot.core",),  # [http], [chat], [metrics]; read through config
     "wiring": ("reviewbot.core", "reviewbot.ports", "reviewbot.config", "reviewbot.adapters",
                "reviewbot.service"),
     "daemon": ("reviewbot.core", "reviewbot.ports", "reviewbot.adapters", "reviewbot.service",

@@ -6,72 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from reviewbot.commands.db import CommandError, open_app, run_guarded, unknown_series
 from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or
-from reviewbot.core.backlog.turn import SeriesStatus, describe_event, timeline_lines
+from reviewbot.core.backlog.turn import SeriesStatus, timeline_lines
 from reviewbot.core.maintainers.subsystems import SeriesRouting
-from reviewbot.core.model import Series, Trailer
+from reviewbot.core.model import Series
 from reviewbot.service.queries import NotYetPosted, UnknownSeries, series_view
-
-
-def _trailer(t: Trailer) -> dict[str, Any]:
-    return {"kind": t.kind.value, "name": t.name, "email": t.email, "value": t.value,
-            "qualifier": t.qualifier, "source": t.source}
-
-
-def series_json(s: Series, state: str) -> dict[str, Any]:
-    """The stable JSON shape scripts rely on (keys are only ever added)."""
-    return {
-        "series_id": s.series_id,
-        "title": s.title,
-        "version": s.version,
-        "total": s.total,
-        "author": {"name": s.author_name, "email": s.author_email},
-        "date": s.date.isoformat(),
-        "cover_message_id": s.cover_message_id,
-        "patches": [{"index": p.index, "message_id": p.message_id, "subject": p.subject,
-                     "files": list(p.files), "patch_id": p.patch_id,
-                     "trailers": [_trailer(t) for t in p.trailers]} for p in s.patches],
-        "cover_trailers": [_trailer(t) for t in s.cover_trailers],
-        "missing": list(s.missing),
-        "revisions": list(s.revisions),
-        "superseded_by": s.superseded_by,
-        "revision_link": s.revision_link,
-        "change_id": s.change_id,
-        "is_rfc": s.is_rfc,
-        "is_resend": s.is_resend,
-        "tags": list(s.tags),
-        "state": state,
-    }
-
-
-def _iso(when: object) -> str | None:
-    return when.isoformat() if when is not None else None  # type: ignore[attr-defined]
-
-
-def status_json(status: SeriesStatus, routing: SeriesRouting) -> dict[str, Any]:
-    """The backlog keys `series --json` adds to series_json."""
-    return {
-        "state": status.state.value,
-        "subsystems": [{"section": r.section, "taker": r.is_taker, "lists": list(r.lists)}
-                       for r in routing.routes],
-        "unowned_files": list(routing.unowned),
-        "turn": status.turn.value,
-        "waiting_on": list(status.waiting_on),
-        "assignees": list(status.assignees),
-        "reason": status.reason,
-        "since": status.since.isoformat(),
-        "due": _iso(status.due),
-        "first_review_at": _iso(status.first_review_at),
-        "applied_at": _iso(status.applied_at),
-        "timeline": [{"at": t.at.isoformat(), "event": describe_event(t.event),
-                      "kind": t.event.kind.value if t.event else "clock",
-                      "actor": t.event.actor if t.event else "", "role": t.role.value,
-                      "state": t.state.value, "turn": t.turn.value, "reason": t.reason}
-                     for t in status.timeline],
-    }
+from reviewbot.service.shapes import series_json, status_json
 
 
 def _status_text(status: SeriesStatus, routing: SeriesRouting, routed: bool) -> list[str]:
