@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "trees": "trees", "applied": "trees", "claim": "manual", "release": "manual",
     "assign": "manual", "override": "manual", "outbox": "outbox", "cycle": "cycle",
     "pr": "pr", "debt": "debt",
+    "serve": "serve",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 _GLOBAL_VALUES = frozenset({"--db", "--config"})  # global options that take a value

@@ -43,10 +43,12 @@ def build_daemon(args: argparse.Namespace) -> Daemon:
     # Migrations, an upgrade's re-derivation and the catch-up refresh all run before
     # READY=1 is ever sent.
     app = open_app(args)
+    from reviewbot.wiring_web import for_daemon  # the HTTP surface when [http] listen is set
+
     return Daemon(store=app.store, pollers=pollers, locks=locks.for_engine(app.engine),
                   notifier=Notifier(os.environ), tree_pollers=tree_pollers,
                   trees=app.trees, policies=policies, refresher=app.refresh,
-                  pool=parse_pool())
+                  pool=parse_pool(), **for_daemon(app, conf, os.environ, CommandError))
 
 
 def load_policy_store(conf: Settings) -> PolicyStore | None:

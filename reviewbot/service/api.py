@@ -28,7 +28,7 @@ from reviewbot.service.queries import (
     queue,
     series_view,
 )
-from reviewbot.service.ready import canonical, next_for
+from reviewbot.service.ready import canonical, is_ready, next_for
 from reviewbot.service.shapes import entry_json, series_json, stats_json, status_json
 
 REVIEW_KINDS = (TrailerKind.REVIEWED_BY, TrailerKind.ACKED_BY, TrailerKind.TESTED_BY,
@@ -116,7 +116,7 @@ class Api:
     def _page(self, params: Mapping[str, str]) -> Page:
         return page(params, self.page_size, self.max_page_size)
 
-    def _queue(self, name: str | None, now: datetime) -> Any:
+    def backlog(self, name: str | None, now: datetime) -> Any:
         if name is not None and self.ctx.maintainers is None:
             raise WebError(404, "no MAINTAINERS configured: series are not routed to "
                                 "subsystems")
@@ -128,7 +128,7 @@ class Api:
     def subsystems(self, now: datetime, params: Mapping[str, str]) -> dict[str, Any]:
         """Every section with open series: counts by state, the oldest waiting."""
         at = when(params, now)
-        q = self._queue(None, at)
+        q = self.backlog(None, at)
         rows: dict[str, dict[str, Any]] = {}
         for e in q.entries:
             for r in e.routing.routes:
@@ -155,11 +155,11 @@ class Api:
         turns = _choices(params, "turn", [t.value for t in Turn])
         ready = _flag(params, "ready")
         taker = _flag(params, "taker")
-        q = self._queue(name, at)
+        q = self.backlog(name, at)
         entries = [e for e in q.entries
                    if (states is None or e.status.state.value in states)
                    and (turns is None or e.status.turn.value in turns)
-                   and (not ready or e.status.state is State.REVIEWED)
+                   and (not ready or is_ready(e))
                    and (not taker or (e.routing.taker is not None and
                                       e.routing.taker.section == q.subsystem))]
         p = self._page(params).of([entry_json(e, at) for e in entries])
@@ -201,7 +201,7 @@ class Api:
             for role, entries in (("maintainer", sub.maintainers), ("reviewer", sub.reviewers)):
                 if any(canonical(address(x), aliases) == person for x in entries):
                     roles.append({"section": sub.section, "role": role})
-        waiting = next_for(self._queue(None, at).entries, person, at)
+        waiting = next_for(self.backlog(None, at).entries, person, at)
         given = self.reviews_given(person)
         rows = [entry_json(e, at) for e in waiting]
         p = self._page(params).of(rows)

@@ -9,11 +9,20 @@ from datetime import datetime
 from reviewbot.core.backlog.turn import State, Turn
 from reviewbot.service.queries import Entry
 
+NOT_READY = frozenset({State.CHANGES_REQUESTED, State.RFC})
+
+
+def is_ready(e: Entry) -> bool:
+    """Open, every patch reviewed or acked by someone other than the author, nothing asked
+    of the author: the maintainer may apply it (also when it has gone stale waiting)."""
+    st = e.status
+    return (st.is_open and st.state not in NOT_READY and st.total > 0
+            and set(range(1, st.total + 1)) <= set(st.reviewed_patches))
+
 
 def ready_entries(entries: Sequence[Entry]) -> list[Entry]:
-    """Series every patch of which is reviewed or acked: the maintainer may apply them.
-    Oldest waiting first."""
-    return sorted((e for e in entries if e.status.state is State.REVIEWED),
+    """Series ready to apply (is_ready), oldest waiting first."""
+    return sorted((e for e in entries if is_ready(e)),
                   key=lambda e: (e.status.since, e.summary.series_id))
 
 

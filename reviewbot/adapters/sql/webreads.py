@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql.graph import chunks
 from reviewbot.adapters.sql.outbox import OutboxRow
-from reviewbot.adapters.sql.queries import M, SEC, SUB, S
+from reviewbot.adapters.sql.queries import SEC, SUB, M, S
 from reviewbot.adapters.sql.rows import META, get_meta, set_meta
 from reviewbot.adapters.sql.seriescodec import decode_series
 from reviewbot.core.maintainers.subsystems import SubsystemRoute
