@@ -8,9 +8,11 @@ take. Client errors are WebError (400 bad parameter, 403 not allowed, 404 unknow
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from reviewbot.core.backlog.turn import State, Turn
@@ -23,6 +25,7 @@ from reviewbot.service import act, manual
 from reviewbot.service.context import BacklogContext
 from reviewbot.service.queries import (
     NotYetPosted,
+    Queue,
     UnknownSeries,
     UnknownSubsystem,
     queue,
@@ -109,6 +112,13 @@ class Api:
     lore: str = "https://lore.kernel.org"
     page_size: int = 50
     max_page_size: int = 500
+    # Answers at "now" are reused this long (seconds; their as_of says when they were
+    # computed): twenty clients asking at once cost one computation, not twenty.
+    reuse_for: float = 5.0
+    clock: Callable[[], float] = monotonic
+    _recent: dict[str | None, tuple[float, datetime, Queue]] = field(default_factory=dict)
+    _locks: dict[str | None, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def link(self, message_id: str) -> str:
         return f"{self.lore}/r/{message_id}"
@@ -116,7 +126,7 @@ class Api:
     def _page(self, params: Mapping[str, str]) -> Page:
         return page(params, self.page_size, self.max_page_size)
 
-    def backlog(self, name: str | None, now: datetime) -> Any:
+    def backlog(self, name: str | None, now: datetime) -> Queue:
         if name is not None and self.ctx.maintainers is None:
             raise WebError(404, "no MAINTAINERS configured: series are not routed to "
                                 "subsystems")
@@ -125,10 +135,36 @@ class Api:
         except UnknownSubsystem:
             raise WebError(404, f"no MAINTAINERS section or list is called {name!r}") from None
 
+    def current(self, name: str | None, now: datetime) -> tuple[Queue, datetime]:
+        """The queue at about `now`: computed at most once per `reuse_for` seconds per name
+        (one thread computes, the others wait for it), with the instant it is for."""
+        key = name.strip().casefold() if name else None
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            hit = self._recent.get(key)
+            if hit is not None and self.clock() - hit[0] < self.reuse_for:
+                return hit[2], hit[1]
+            q = self.backlog(name, now)
+            self._recent[key] = (self.clock(), now, q)
+            return q, now
+
+    def forget(self) -> None:
+        """Drop reused answers (after a write)."""
+        with self._guard:
+            self._recent.clear()
+
+    def queue_at(self, name: str | None, now: datetime, params: Mapping[str, str]
+                 ) -> tuple[Queue, datetime]:
+        """The queue at `as_of` if the parameters name one, else current()."""
+        if params.get("as_of"):
+            at = when(params, now)
+            return self.backlog(name, at), at
+        return self.current(name, now)
+
     def subsystems(self, now: datetime, params: Mapping[str, str]) -> dict[str, Any]:
         """Every section with open series: counts by state, the oldest waiting."""
-        at = when(params, now)
-        q = self.backlog(None, at)
+        q, at = self.queue_at(None, now, params)
         rows: dict[str, dict[str, Any]] = {}
         for e in q.entries:
             for r in e.routing.routes:
@@ -144,18 +180,17 @@ class Api:
                     old = row["oldest_waiting_since"]
                     row["oldest_waiting_since"] = since if old is None else min(old, since)
         listing = sorted(rows.values(), key=lambda r: (-r["open_total"], r["name"]))
-        for r in listing:
-            r["open_by_state"] = dict(sorted(r["open_by_state"].items()))
+        for row in listing:
+            row["open_by_state"] = dict(sorted(row["open_by_state"].items()))
         return {"as_of": at.isoformat(), **self._page(params).of(listing)}
 
     def queue(self, name: str, now: datetime, params: Mapping[str, str]) -> dict[str, Any]:
         """`queue --subsystem NAME --json`, one page of its series, filtered."""
-        at = when(params, now)
         states = _choices(params, "state", [s.value for s in State])
         turns = _choices(params, "turn", [t.value for t in Turn])
         ready = _flag(params, "ready")
         taker = _flag(params, "taker")
-        q = self.backlog(name, at)
+        q, at = self.queue_at(name, now, params)
         entries = [e for e in q.entries
                    if (states is None or e.status.state.value in states)
                    and (turns is None or e.status.turn.value in turns)
@@ -191,7 +226,6 @@ class Api:
     def reviewer(self, email: str, now: datetime, params: Mapping[str, str]
                  ) -> dict[str, Any]:
         """One person: their sections, the open series waiting on them, reviews given."""
-        at = when(params, now)
         if "@" not in email:
             raise WebError(400, f"{email!r} is not a mail address")
         aliases = self.reader.aliases()
@@ -201,7 +235,8 @@ class Api:
             for role, entries in (("maintainer", sub.maintainers), ("reviewer", sub.reviewers)):
                 if any(canonical(address(x), aliases) == person for x in entries):
                     roles.append({"section": sub.section, "role": role})
-        waiting = next_for(self.backlog(None, at).entries, person, at)
+        q, at = self.queue_at(None, now, params)
+        waiting = next_for(q.entries, person, at)
         given = self.reviews_given(person)
         rows = [entry_json(e, at) for e in waiting]
         p = self._page(params).of(rows)
@@ -235,6 +270,7 @@ class Api:
         except manual.ActionRefused as exc:
             raise WebError(400, str(exc)) from None
         self.refresh()  # the series' standing reflects the action at once
+        self.forget()
         return {"done": done.summary(), "series_id": done.series_id, "by": identity,
                 "action": verb, "at": now.isoformat()}
 

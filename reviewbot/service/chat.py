@@ -90,10 +90,11 @@ class ChatService:
                              (pick.reason,))
         if c.verb == "next":
             person = canonical(identity, self.api.reader.aliases())
-            mine = next_for(self.api.backlog(None, now).entries, person, now)
+            q, at = self.api.current(None, now)
+            mine = next_for(q.entries, person, at)
             return self._list(f"Waiting on you ({person}): {len(mine)}", mine, now)
         name = c.subsystem or self.subsystem
-        q = self.api.backlog(name, now)
+        q, now = self.api.current(name, now)
         label = q.subsystem or "all lists"
         if c.verb == "ready":
             ready = ready_entries(q.entries)
@@ -131,5 +132,6 @@ class ChatService:
                           line=f"/{c.verb} {c.series} (chat)")
         done = act.perform(self.api.reader, self.api.actions, self.api.ctx, req, now)
         self.api.refresh()
+        self.api.forget()
         log.info("chat: %s by %s on <%s>", c.verb, identity, done.series_id)
         return ChatReply(f"Done: {done.summary()}", (self.api.link(done.series_id),))

@@ -27,6 +27,7 @@ from reviewbot.core.backlog.turn import State
 from reviewbot.core.pulls.cycle import Cycle
 from reviewbot.ports import SeriesFigure
 from reviewbot.service.api import REVIEW_KINDS, Api
+from reviewbot.service.queries import Entry
 from reviewbot.service.ready import ready_entries
 from reviewbot.service.shapes import days, entry_json, stats_json
 
@@ -65,7 +66,7 @@ class Dashboard:
 
     def subsystem_page(self, name: str, now: datetime, as_of: str | None = None
                        ) -> dict[str, Any]:
-        q = self.api.backlog(name, now)
+        q, now = self.api.queue_at(name, now, {"as_of": as_of} if as_of else {})
         found = self.api.reader.resolve_subsystem(name)
         assert found is not None and q.stats is not None
         figures = [f for f in self.api.reader.series_figures(found[1], now)
@@ -76,7 +77,7 @@ class Dashboard:
         months = months_back(now, 12)
         start, how = cycle_start(self.cycle(now), now)
         ready = ready_entries(q.entries)
-        titles = {e.summary.series_id: e for e in q.entries}
+        titles: dict[str, Entry] = {e.summary.series_id: e for e in q.entries}
         return {
             "name": q.subsystem, "as_of": now.isoformat(), "as_of_param": as_of,
             "stats": stats_json(q.stats),
