@@ -56,6 +56,11 @@ def settings_text(db_url: str, maintainers: Path, secrets: Path, listen: str = "
             f'"MELLANOX MLX5 IB driver", "NETWORKING DRIVERS"]\nrefresh = 3600\n')
 
 
+def source_table(corpus_db: Path) -> str:
+    """The corpus as the configured source (health and poll metrics expect it)."""
+    return f'[[sources]]\nlist = "linux-rdma"\nepochs = ["{corpus_db.parent / "epoch"}"]\n'
+
+
 @pytest.fixture(scope="session")
 def corpus_db(corpus_git: Path, kernel_maintainers: Path,
               tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -110,7 +115,8 @@ def web_conf(corpus_db: Path, kernel_maintainers: Path, tmp_path: Path) -> confi
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     path = tmp_path / "config.toml"
-    path.write_text(settings_text(f"sqlite:///{db}", kernel_maintainers, secrets))
+    path.write_text(settings_text(f"sqlite:///{db}", kernel_maintainers, secrets,
+                                  extra=source_table(corpus_db)))
     return config.load(str(path), {})
 
 
@@ -130,5 +136,6 @@ def web_ro(corpus_db: Path, kernel_maintainers: Path,
     secrets = work / "secrets"
     secrets.mkdir()
     path = work / "config.toml"
-    path.write_text(settings_text(f"sqlite:///{db}", kernel_maintainers, secrets))
+    path.write_text(settings_text(f"sqlite:///{db}", kernel_maintainers, secrets,
+                                  extra=source_table(corpus_db)))
     yield from start_server(config.load(str(path), {}), db)

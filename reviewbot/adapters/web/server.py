@@ -158,7 +158,8 @@ class WebServer:
 
     async def refresh_metrics(self) -> MetricsSnapshot:
         """Take a snapshot now (off the loop) and serve it from then on."""
-        snap = await asyncio.to_thread(self.backend.metrics, self.now())
+        # at a whole second: the instant is exact in the snapshot's timestamp metric
+        snap = await asyncio.to_thread(self.backend.metrics, self.now().replace(microsecond=0))
         check_labels(snap)
         self._snapshot, self._rendered = snap, {}
         self._first.set()
