@@ -31,7 +31,8 @@ MAINTAINER = "leon@kernel.org"
 TOKENS = {"maintainer-token": MAINTAINER, "outsider-token": "someone@example.org"}
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 MATTERMOST_TOKEN = "xbxm3qpk7tbrfmztwsdqd1ejzc"
-SLACK_USERS = {"U0LEON": MAINTAINER, "U0OUT": "someone@example.org"}
+SLACK_USERS = {"U0LEON": MAINTAINER, "U0OUT": "someone@example.org",
+               **{f"U0LOAD{n}": MAINTAINER for n in range(20)}}  # 20 concurrent clients
 MATTERMOST_USERS = {"leonro": MAINTAINER}
 
 

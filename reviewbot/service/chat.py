@@ -64,7 +64,8 @@ class ChatService:
 
     def _run(self, c: ChatCommand, identity: str, now: datetime) -> ChatReply:
         if c.verb == "help":
-            return ChatReply("reviewbot commands", tuple(HELP.splitlines()))
+            return ChatReply("reviewbot commands",
+                             tuple(line.strip() for line in HELP.splitlines()))
         if c.mutating:
             return self._act(c, identity, now)
         if c.verb == "series":
