@@ -85,10 +85,6 @@ class Running:
     loop: asyncio.AbstractEventLoop
     db: Path
 
-    def call(self, coro: object) -> object:
-        """Run a coroutine on the server's loop and wait for it."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)  # type: ignore[arg-type]
-
 
 def start_server(conf: config.Settings, db: Path) -> Iterator[Running]:
     import os

@@ -95,9 +95,12 @@ class MetricsService:
                      and f.series_id not in ignored}
             durations = _durations(figs, status, ignored)
             st = subsystem_stats(open_, durations, now)
-            closed = {s: sum(1 for f in figs if f.series_id not in ignored and
-                             f.series_id not in status and f.state == s)
-                      for s in BACKLOG_STATES if s not in {o.value for o in OPEN_STATES}}
+            # a closed state at `now`: the derived one where there is one (a state the
+            # clock can reach, such as an expiry), else the stored one
+            now_state = [status[f.series_id].state.value if f.series_id in status else f.state
+                         for f in figs if f.series_id not in ignored]
+            closed = {s: now_state.count(s) for s in BACKLOG_STATES
+                      if s not in {o.value for o in OPEN_STATES}}
             for state in BACKLOG_STATES:
                 backlog.append(Sample((name, state), float(
                     st.open_by_state.get(state, 0) if state not in closed else closed[state])))

@@ -176,7 +176,12 @@ class ChatEndpoints:
         task = asyncio.ensure_future(self.run(identity, text))
         done, _ = await asyncio.wait({task}, timeout=self.options.answer_within)
         if done:
-            return web.json_response(render(task.result()))
+            try:
+                return web.json_response(render(task.result()))
+            except Exception:  # answered, not a 500 the chat would show as an error
+                log.exception("chat %s: %r failed", platform, text)
+                return web.json_response(render(ChatReply(
+                    "Sorry: that failed on reviewbot's side (logged)", refused=True)))
         url = form.get("response_url", "")
         follow = asyncio.ensure_future(self._follow_up(platform, url, task, render))
         self.followups.add(follow)

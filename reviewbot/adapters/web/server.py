@@ -124,7 +124,12 @@ class WebServer:
                                      shutdown_timeout=self.options.shutdown_timeout)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.options.host, self.options.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         server = site._server  # the asyncio Server: the one place the bound port is known
         sockets = getattr(server, "sockets", None) or []
         host, port = sockets[0].getsockname()[:2] if sockets else (self.options.host,
