@@ -115,6 +115,7 @@ class Api:
     # Answers at "now" are reused this long (seconds; their as_of says when they were
     # computed): twenty clients asking at once cost one computation, not twenty.
     reuse_for: float = 5.0
+    stale_for: float = 30.0  # ... and while one is recomputed, one this old still serves
     clock: Callable[[], float] = monotonic
     _recent: dict[str | None, tuple[float, datetime, Queue]] = field(default_factory=dict)
     _locks: dict[str | None, threading.Lock] = field(default_factory=dict)
@@ -137,17 +138,26 @@ class Api:
 
     def current(self, name: str | None, now: datetime) -> tuple[Queue, datetime]:
         """The queue at about `now`: computed at most once per `reuse_for` seconds per name
-        (one thread computes, the others wait for it), with the instant it is for."""
+        (one thread computes; the others take the previous answer meanwhile, or wait for
+        the first), with the instant it is for."""
         key = name.strip().casefold() if name else None
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        hit = self._recent.get(key)
+        if not lock.acquire(blocking=False):
+            # Another thread is computing: an answer up to `stale_for` old serves meanwhile.
+            if hit is not None and self.clock() - hit[0] < self.stale_for:
+                return hit[2], hit[1]
+            lock.acquire()
+        try:
             hit = self._recent.get(key)
             if hit is not None and self.clock() - hit[0] < self.reuse_for:
                 return hit[2], hit[1]
             q = self.backlog(name, now)
             self._recent[key] = (self.clock(), now, q)
             return q, now
+        finally:
+            lock.release()
 
     def forget(self) -> None:
         """Drop reused answers (after a write)."""
