@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "assign": "manual", "override": "manual", "outbox": "outbox", "cycle": "cycle",
     "pr": "pr", "debt": "debt", "am": "am",
     "digest": "digest", "nag": "nag", "suggest": "suggest", "report": "report",
+    "serve": "serve",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 _GLOBAL_VALUES = frozenset({"--db", "--config"})  # global options that take a value

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reviewbot.config_web import ChatSettings, HttpSettings, MetricsSettings, parse_web
 from reviewbot.core.notify.message import DEFAULT_LORE, address_of, domain_of
 from reviewbot.core.notify.outbox import DEFAULT_MAX_ATTEMPTS, InDoubt, RetryPolicy
 from reviewbot.core.notify.smtpurl import SmtpTarget, parse_smtp_url
@@ -121,6 +122,10 @@ class Settings:
     mailmap: Path | None = None  # a .mailmap (default: the kernel tree's, when it has one)
     mail: MailSettings | None = None  # [mail]; None: no mail is built or sent
     me: str | None = None  # the user's address (`queue --mine`); None: git's user.email
+    # the HTTP surface (issue 10): see the end of this module
+    http: HttpSettings = field(default_factory=lambda: HttpSettings())
+    chat: ChatSettings | None = None  # [chat]; None: no chat endpoints
+    metrics: MetricsSettings = field(default_factory=lambda: MetricsSettings())
 
     def database(self, cli_db: str | None, env: Mapping[str, str]) -> str:
         return (cli_db or env.get("REVIEWBOT_DATABASE_URL") or self.database_url
@@ -128,10 +133,11 @@ class Settings:
 
 
 # Top-level tables other parts of reviewbot own and validate themselves.
-DELEGATED_TABLES = frozenset({"policy", "chat", "metrics", "gitlab", "daemon"})
+DELEGATED_TABLES = frozenset({"policy", "gitlab", "daemon"})
+_WEB_TABLES = frozenset({"http", "chat", "metrics"})  # parsed by _web_settings
 _TOP_KEYS = (frozenset({"database", "raw_codec", "poll_interval", "sources", "trees",
                         "maintainers", "mailmap", "mail", "me"})
-             | DELEGATED_TABLES)
+             | DELEGATED_TABLES | _WEB_TABLES)
 RAW_CODECS = ("identity", "zlib")
 _SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox", "since"})
 _TREE_KEYS = frozenset({"url", "path", "branches", "subsystem", "interval"})
@@ -208,8 +214,10 @@ def parse(data: Mapping[str, Any], path: Path, text: str | None = None) -> Setti
     me = data.get("me")
     if me is not None and (not isinstance(me, str) or not domain_of(me)):
         raise fail(f"me must be your address, e.g. \"leon@kernel.org\", not {me!r}")
-    return Settings(db, codec, float(interval), sources, path, extra, trees, mail=mail,
-                    me=address_of(me).lower() if me else None, **paths)
+    web = _web_settings(data, path, text)
+    return Settings(db, codec, float(interval), sources, path, extra, trees,
+                    maintainers=paths["maintainers"], mailmap=paths["mailmap"], mail=mail,
+                    me=address_of(me).lower() if me else None, **web)
 
 
 def _tree(t: Any, n: int, base: Path, fail: Any) -> TreeSettings:
@@ -342,3 +350,14 @@ def _mail(m: Any, path: Path, text: str | None) -> MailSettings:
     return MailSettings(sender.strip(), smtp, lore=lore.rstrip("/"),
                         in_doubt=InDoubt(in_doubt), max_attempts=attempts,
                         trusted_relay=relay.strip() if relay else None, **files)
+
+
+def _web_settings(data: Mapping[str, Any], path: Path, text: str | None) -> dict[str, Any]:
+    """`[http]`, `[chat]`, `[metrics]` (reviewbot.config_web), errors as `file:line: ...`."""
+    index = _line_index(text) if text is not None else {}
+
+    def fail(keys: tuple[str, ...], reason: str) -> ConfigError:
+        line = _line_of(index, keys) if index else None
+        return ConfigError(f"{path}{f':{line}' if line else ''}: [{keys[0]}] {reason}")
+
+    return parse_web(data, path.parent, fail)

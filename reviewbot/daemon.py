@@ -21,13 +21,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from reviewbot.adapters.kernel.policy_files import PolicyStore, ReloadResult
 from reviewbot.adapters.system.systemd import Notifier
-from reviewbot.ports import Batch, Source, SourceLocks, Store, Tree, TreeStore
+from reviewbot.ports import Batch, PollLog, Source, SourceLocks, Store, Tree, TreeStore
 from reviewbot.service.ingest import IngestReport, ingest
 from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport
@@ -103,6 +104,8 @@ class Daemon:
     policy_check_interval: float = 60.0
     # loops run beside the pollers until stop (the mail loops: service.schedule.MailLoops.run)
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
+    poll_log: PollLog | None = None  # each source poll's outcome, for health and metrics
+    http: AbstractAsyncContextManager[object] | None = None  # started before READY=1
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_thread: threading.Event = field(default_factory=threading.Event)
@@ -135,6 +138,11 @@ class Daemon:
             log.exception("%s: poll failed", key)
         finally:
             self.locks.release(key)
+        if self.poll_log is not None:
+            try:
+                self.poll_log.record(key, poller.list_name, datetime.now(UTC), result.error)
+            except Exception as exc:  # the log is for reporting: never fatal
+                log.warning("%s: recording the poll failed: %s", key, exc)
         self.results.append(result)
         del self.results[:-100]
         return result
@@ -187,8 +195,8 @@ class Daemon:
             if once:
                 results = await self.run_once()
                 return 1 if any(r.error for r in results) else 0
-            self.notifier.notify("READY=1\nSTATUS=polling")
-            async with asyncio.TaskGroup() as tg:
+            async with self.http or contextlib.nullcontext(), asyncio.TaskGroup() as tg:
+                self.notifier.notify("READY=1\nSTATUS=polling")
                 for poller in self.pollers:
                     tg.create_task(self._loop(poller))
                 for tree_poller in self.tree_pollers:

@@ -19,7 +19,7 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # types for annotations only: importing them costs query star
     from reviewbot.core.backlog.suggest import PastReview
     from reviewbot.core.maintainers.routing import RoutingIndex
     from reviewbot.core.maintainers.sections import Section
-    from reviewbot.core.maintainers.subsystems import SeriesRouting
+    from reviewbot.core.maintainers.subsystems import SeriesRouting, SubsystemRoute
     from reviewbot.core.notify.message import OutgoingMail
     from reviewbot.core.notify.outbox import OutboxState
     from reviewbot.core.pulls import model as pulls
@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # types for annotations only: importing them costs query star
         StoredDraft,
         TagInfo,
     )
+    from reviewbot.core.web.metrics import MetricsSnapshot
+    from reviewbot.core.web.model import ChatReply, HealthReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +485,10 @@ class BacklogReader(Protocol):
 
     def aliases(self) -> dict[str, str]: ...
 
+    def stats(self) -> dict[str, Any]:
+        """What the database holds (`reviewbot stats --json`)."""
+        ...
+
 
 # -- outgoing mail: the outbox and the SMTP edge (issue 9) -----------------------------
 
@@ -837,3 +843,100 @@ class SentLog(Protocol):
     """The outbox seen as a send log (reminders' caps and cadence)."""
 
     def kinds_since(self, kinds: Sequence[str], since: datetime) -> list[OutboxEntry]: ...
+
+
+# -- the HTTP surface (issue 10) ----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What the daemon's polls of one source came to (stored, so every process sees it)."""
+
+    key: str  # Source.key: "epoch:linux-rdma", "lore:netdev", "mbox:<list>:<path>"
+    list_name: str
+    polls: int
+    errors: int
+    last_success: datetime | None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.key.split(":", 1)[0]
+
+
+class PollLog(Protocol):
+    """Each poll's outcome per source: for `/healthz`, `reviewbot health` and metrics."""
+
+    def record(self, key: str, list_name: str, at: datetime, error: str | None) -> None: ...
+
+    def records(self) -> list[PollRecord]: ...
+
+
+class WebReads(Protocol):
+    """Reads the HTTP surface needs besides BacklogReader's (adapters/sql/webreads.py)."""
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        ...
+
+    def section_members(self, sections: Collection[str]) -> dict[str, frozenset[SeriesId]]:
+        """Series ids touching each of these MAINTAINERS sections."""
+        ...
+
+    def sections_of(self, series_ids: Collection[str]) -> dict[SeriesId, tuple[str, ...]]:
+        """The sections each series touches (the taker first)."""
+        ...
+
+    def subsystems(self) -> list[SubsystemRoute]:
+        """Every MAINTAINERS section as last loaded (is_taker is False), by name."""
+        ...
+
+    def series_docs(self, series_ids: Collection[str]) -> dict[SeriesId, Series]: ...
+
+    def series_of_actor(self, address: str) -> list[SeriesId]:
+        """Series whose events name this (canonical, lower-case) address."""
+        ...
+
+    def superseded_at(self, series_ids: Collection[str]) -> dict[SeriesId, datetime]:
+        """For superseded series: when their successor was posted."""
+        ...
+
+    def newest_mail(self) -> dict[str, datetime]:
+        """Per list: the archive time (received, else Date) of its newest stored mail."""
+        ...
+
+    def outbox_counts(self) -> dict[tuple[str, str], int]:
+        """Outbox mails per (kind, state)."""
+        ...
+
+
+class WebBackend(Protocol):
+    """Everything the HTTP surface asks (service/web.py). Every method does blocking
+    database work: the adapter calls them in worker threads, never on the event loop.
+    Errors the client caused are core.web.model.WebError (status and message)."""
+
+    def subsystems(self, now: datetime, params: Mapping[str, str]) -> dict[str, Any]: ...
+
+    def queue(self, name: str, now: datetime, params: Mapping[str, str]) -> dict[str, Any]: ...
+
+    def series(self, message_id: str, now: datetime,
+               params: Mapping[str, str]) -> dict[str, Any]: ...
+
+    def stats(self, now: datetime) -> dict[str, Any]: ...
+
+    def reviewer(self, email: str, now: datetime,
+                 params: Mapping[str, str]) -> dict[str, Any]: ...
+
+    def act(self, identity: str, verb: str, message_id: str, body: Mapping[str, Any],
+            now: datetime) -> dict[str, Any]: ...
+
+    def chat(self, identity: str, text: str, now: datetime) -> ChatReply: ...
+
+    def metrics(self, now: datetime) -> MetricsSnapshot: ...
+
+    def health(self, now: datetime) -> HealthReport: ...
+
+    def index_page(self, now: datetime, params: Mapping[str, str]) -> dict[str, Any]: ...
+
+    def subsystem_page(self, name: str, now: datetime,
+                       params: Mapping[str, str]) -> dict[str, Any]: ...

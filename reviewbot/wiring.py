@@ -6,7 +6,7 @@ Shared by the CLI commands and the daemon, so both wire reviewbot the same way.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,6 +213,16 @@ class App:
         from reviewbot.adapters.sources.epoch import EpochReader
 
         return EpochReader(self.store.raw_locations())
+
+    def attest(self, message_ids: Collection[str]) -> dict[str, dict[str, str]]:
+        """b4's attestation of stored postings, from the raw mail (no network), as
+        `series --json` and the API show it: {message id: {result, identity, detail}}."""
+        from reviewbot.adapters.b4.attest import B4Attestor
+        from reviewbot.adapters.sql.lookup import SqlSeriesLookup
+
+        raws = SqlSeriesLookup(self.engine, self.raw_reader()).raw_messages(message_ids)
+        return {str(mid): {"result": a.result, "identity": a.identity, "detail": a.detail}
+                for mid, a in B4Attestor().attest(raws).items()}
 
     def reparse_needed(self) -> bool:
         """An upgrade (migration 0005) asked for every message to be derived again."""

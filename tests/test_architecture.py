@@ -36,8 +36,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "service": ("reviewbot.core", "reviewbot.ports", "reviewbot.service"),
     "adapters": ("reviewbot.core", "reviewbot.ports"),  # and its own sub-package only
     "config": ("reviewbot.core",),
+    "config_web": ("reviewbot.core",),  # [http], [chat], [metrics]; read through config
     "wiring": ("reviewbot.core", "reviewbot.ports", "reviewbot.config", "reviewbot.adapters",
                "reviewbot.service"),
+    "wiring_web": ("reviewbot.core", "reviewbot.ports", "reviewbot.config", "reviewbot.adapters",
+                   "reviewbot.service", "reviewbot.wiring", "reviewbot.__version__"),
     "daemon": ("reviewbot.core", "reviewbot.ports", "reviewbot.adapters", "reviewbot.service",
                "reviewbot.config", "reviewbot.wiring"),
     "commands": ("reviewbot",),  # the CLI shell may wire anything
@@ -46,7 +49,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "__init__": (),
 }
 # Parts that may use third-party packages (the rest: standard library only).
-THIRD_PARTY_OK = frozenset({"adapters", "config", "wiring", "daemon", "commands", "cli"})
+THIRD_PARTY_OK = frozenset({"adapters", "config", "wiring", "wiring_web", "daemon", "commands",
+                            "cli"})
 
 
 def _module_name(path: Path) -> str:

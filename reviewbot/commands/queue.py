@@ -20,12 +20,12 @@ import argparse
 import json
 import subprocess
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from reviewbot.commands.db import CommandError, open_app, run_guarded
 from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or
-from reviewbot.core.backlog.stats import Percentiles, SubsystemStats
+from reviewbot.core.backlog.stats import Percentiles
 from reviewbot.core.backlog.turn import State, Turn
 from reviewbot.service.queries import (
     Entry,
@@ -35,6 +35,9 @@ from reviewbot.service.queries import (
     UnknownSubsystem,
     queue,
 )
+from reviewbot.service.shapes import am_command, stats_json
+from reviewbot.service.shapes import days as _days
+from reviewbot.service.shapes import entry_json as _entry_json
 
 if TYPE_CHECKING:  # b4 loads only for --ready
     from reviewbot.adapters.b4.attest import B4Attestor
@@ -48,56 +51,6 @@ def _age(now: datetime, then: datetime) -> str:
     if seconds < 86400 * 2:
         return f"{int(seconds // 3600)}h"
     return f"{int(seconds // 86400)}d"
-
-
-def _days(span: timedelta | None) -> float | None:
-    return round(span.total_seconds() / 86400, 2) if span is not None else None
-
-
-def am_command(series_id: str) -> str:
-    return f"reviewbot am {series_id}"
-
-
-def _entry_json(e: Entry, now: datetime, failed: Mapping[str, tuple[int, ...]] | None = None
-                ) -> dict[str, Any]:
-    s, st = e.summary, e.status
-    out = {
-        "series_id": s.series_id, "title": s.title, "version": s.version,
-        "patches": s.patch_count, "total": s.total, "state": st.state.value,
-        "author": {"name": s.author_name, "email": s.author_email},
-        "date": s.date.isoformat(), "age_seconds": int((now - s.date).total_seconds()),
-        "turn": st.turn.value, "waiting_on": list(st.waiting_on), "reason": st.reason,
-        "since": st.since.isoformat(), "due": st.due.isoformat() if st.due else None,
-        "assignees": list(st.assignees),
-        "subsystems": [r.section for r in e.routing.routes],
-        "taker": e.routing.taker.section if e.routing.taker else None,
-        # added by issue 7 (names above are stable)
-        "overdue": st.overdue(now), "last_activity": st.last_activity.isoformat(),
-        "naks": list(st.naks),
-    }
-    if failed is not None:
-        out["am"] = am_command(s.series_id)
-        out["attestation_failed"] = list(failed.get(s.series_id, ()))
-    return out
-
-
-def _pct_json(p: Percentiles) -> dict[str, Any]:
-    return {"count": p.count, "p50_days": _days(p.p50), "p90_days": _days(p.p90)}
-
-
-def stats_json(st: SubsystemStats) -> dict[str, Any]:
-    return {
-        "open_total": st.open_total,
-        "open_by_state": dict(st.open_by_state),
-        "age_buckets": dict(st.age_buckets),
-        "oldest_waiting": [{"series_id": w.series_id, "since": w.since.isoformat(),
-                            "state": w.state.value, "turn": w.turn.value, "reason": w.reason}
-                           for w in st.oldest_waiting],
-        "time_to_first_review": _pct_json(st.time_to_first_review),
-        "time_to_applied": _pct_json(st.time_to_applied),
-        "reviewer_load": dict(st.reviewer_load),
-        "expired": st.expired,
-    }
 
 
 def _pct_text(p: Percentiles) -> str:

@@ -45,10 +45,13 @@ def build_daemon(args: argparse.Namespace) -> Daemon:
     # READY=1 is ever sent.
     app = open_app(args)
     mail = build_mail_loops(app, args)  # digests, reminders, email commands, sending
+    from reviewbot.wiring_web import for_daemon  # the HTTP surface when [http] listen is set
+
     return Daemon(store=app.store, pollers=pollers, locks=locks.for_engine(app.engine),
                   notifier=Notifier(os.environ), tree_pollers=tree_pollers,
                   trees=app.trees, policies=policies, refresher=app.refresh,
-                  pool=parse_pool(), background=[mail.run] if mail else [])
+                  pool=parse_pool(), background=[mail.run] if mail else [],
+                  **for_daemon(app, conf, os.environ, CommandError))
 
 
 def load_policy_store(conf: Settings) -> PolicyStore | None:

@@ -11,76 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reviewbot.commands.db import CommandError, open_app, run_guarded, unknown_series
 from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or
-from reviewbot.core.backlog.turn import SeriesStatus, describe_event, timeline_lines
+from reviewbot.core.backlog.turn import SeriesStatus, timeline_lines
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Series, Trailer
 from reviewbot.service.queries import NotYetPosted, UnknownSeries, series_view
-
-if TYPE_CHECKING:  # b4 loads only when a series is shown
-    from reviewbot.adapters.b4.attest import Attestation
-    from reviewbot.wiring import App
-
-
-def _trailer(t: Trailer) -> dict[str, Any]:
-    return {"kind": t.kind.value, "name": t.name, "email": t.email, "value": t.value,
-            "qualifier": t.qualifier, "source": t.source}
-
-
-def series_json(s: Series, state: str) -> dict[str, Any]:
-    """The stable JSON shape scripts rely on (keys are only ever added)."""
-    return {
-        "series_id": s.series_id,
-        "title": s.title,
-        "version": s.version,
-        "total": s.total,
-        "author": {"name": s.author_name, "email": s.author_email},
-        "date": s.date.isoformat(),
-        "cover_message_id": s.cover_message_id,
-        "patches": [{"index": p.index, "message_id": p.message_id, "subject": p.subject,
-                     "files": list(p.files), "patch_id": p.patch_id,
-                     "trailers": [_trailer(t) for t in p.trailers]} for p in s.patches],
-        "cover_trailers": [_trailer(t) for t in s.cover_trailers],
-        "missing": list(s.missing),
-        "revisions": list(s.revisions),
-        "superseded_by": s.superseded_by,
-        "revision_link": s.revision_link,
-        "change_id": s.change_id,
-        "is_rfc": s.is_rfc,
-        "is_resend": s.is_resend,
-        "tags": list(s.tags),
-        "state": state,
-    }
-
-
-def _iso(when: object) -> str | None:
-    return when.isoformat() if when is not None else None  # type: ignore[attr-defined]
-
-
-def status_json(status: SeriesStatus, routing: SeriesRouting) -> dict[str, Any]:
-    """The backlog keys `series --json` adds to series_json."""
-    return {
-        "state": status.state.value,
-        "subsystems": [{"section": r.section, "taker": r.is_taker, "lists": list(r.lists)}
-                       for r in routing.routes],
-        "unowned_files": list(routing.unowned),
-        "turn": status.turn.value,
-        "waiting_on": list(status.waiting_on),
-        "assignees": list(status.assignees),
-        "reason": status.reason,
-        "since": status.since.isoformat(),
-        "due": _iso(status.due),
-        "first_review_at": _iso(status.first_review_at),
-        "applied_at": _iso(status.applied_at),
-        "timeline": [{"at": t.at.isoformat(), "event": describe_event(t.event),
-                      "kind": t.event.kind.value if t.event else "clock",
-                      "actor": t.event.actor if t.event else "", "role": t.role.value,
-                      "state": t.state.value, "turn": t.turn.value, "reason": t.reason}
-                     for t in status.timeline],
-    }
+from reviewbot.service.shapes import (
+    attestation_text,
+    series_json,
+    status_json,
+    with_attestation,
+)
 
 
 def _status_text(status: SeriesStatus, routing: SeriesRouting, routed: bool) -> list[str]:
@@ -139,19 +83,9 @@ def _text(s: Series, state: str, carried: Mapping[str, int] | None = None,
                           if t.kind.is_review or t.kind.value == "Tested-by"})
         lines.append(f"  [{p.index}/{s.total}] {p.subject}")
         if attested is not None and p.message_id in attested:
-            lines.append(f"        attestation: {attested[p.message_id]}")
+            lines.append(f"        attestation: {attestation_text(attested[p.message_id])}")
         lines.extend(f"        {r}" for r in reviews)
     return "\n".join(lines)
-
-
-def _attest(app: App, s: Series) -> dict[str, Attestation]:
-    """b4's verdict per posting, from the stored raw mail (no network)."""
-    from reviewbot.adapters.b4.attest import B4Attestor
-    from reviewbot.adapters.sql.lookup import SqlSeriesLookup
-
-    raws = SqlSeriesLookup(app.engine, app.raw_reader()).raw_messages(
-        [p.message_id for p in s.patches])
-    return {str(k): v for k, v in B4Attestor().attest(raws).items()}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -168,13 +102,10 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a history that cannot be replayed
         raise CommandError(f"<{mid}>: no state as of {now:%Y-%m-%d %H:%M} UTC ({exc})") from exc
     s, status, routing = view.series, view.status, view.routing
-    attested = _attest(app, s)
+    attested = app.attest([p.message_id for p in s.patches])
     if args.json:
-        out = {**series_json(s, status.state.value), **status_json(status, routing)}
-        for p in out["patches"]:
-            a = attested.get(p["message_id"])
-            p["attestation"] = ({"result": a.result, "identity": a.identity,
-                                 "detail": a.detail} if a is not None else None)
+        out = with_attestation({**series_json(s, status.state.value),
+                                **status_json(status, routing)}, attested)
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         text = _text(s, status.state.value, carried_versions(status), attested)

@@ -17,12 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reviewbot.core.backlog.nag import ESCALATION, NAG
-from reviewbot.core.model import SeriesId
 from reviewbot.core.notify.ack import CommandOutcome, ack_draft, syntax_outcomes
-from reviewbot.core.notify.authz import Entitled, authorize
 from reviewbot.core.notify.commands import CommandMail, EmailCommand
 from reviewbot.core.notify.message import EtiquetteError, build_message
-from reviewbot.core.policy.model import address
 from reviewbot.ports import (
     ActionStore,
     BacklogReader,
@@ -34,7 +31,7 @@ from reviewbot.ports import (
     OutboxEntry,
     OutboxStore,
 )
-from reviewbot.service import manual
+from reviewbot.service import act, manual
 from reviewbot.service.context import BacklogContext
 from reviewbot.service.digest import MailIdentity
 from reviewbot.service.mailcmd import CommandPolicy, Received, receive_command_mail
@@ -75,21 +72,6 @@ def resolve_series(cmd: EmailCommand, mail: CommandMail, env: CommandEnv) -> str
     return None
 
 
-def entitled(env: CommandEnv, series_id: str) -> Entitled | None:
-    row = env.reader.series_rows([series_id]).get(SeriesId(series_id))
-    if row is None:
-        return None
-    aliases = {k.lower(): v.lower() for k, v in env.reader.aliases().items()}
-
-    def canon(entries: tuple[str, ...]) -> list[str]:
-        return [aliases.get(address(e), address(e)) for e in entries]
-
-    m = [a for r in row.routing.routes for a in canon(r.maintainers)]
-    r = [a for r in row.routing.routes for a in canon(r.reviewers)]
-    pool = env.ctx.policy_named(row.figure.policy).reviewers.pool
-    return Entitled.of(m, [*r, *pool])
-
-
 def run_command(cmd: EmailCommand, mail: CommandMail, env: CommandEnv,
                 now: datetime) -> tuple[CommandOutcome, str | None]:
     """One command: (outcome, the series it acted on)."""
@@ -104,35 +86,31 @@ def run_command(cmd: EmailCommand, mail: CommandMail, env: CommandEnv,
     if sid is None:
         return CommandOutcome(cmd.line, False, "which series? Name it (a Message-ID or lore "
                               "link), or reply to a reminder about it"), None
-    stored = env.reader.find_series(sid)
-    decision = authorize(cmd, entitled(env, stored) if stored else None,
-                         env.reader.aliases())
-    if not decision.allowed:
-        return CommandOutcome(cmd.line, False, decision.reason), sid
     try:
-        done = _act(cmd, stored or sid, env, now)
+        done = act.perform(env.reader, env.actions, env.ctx, _request(cmd, sid), now)
+    except act.NotAllowed as exc:
+        return CommandOutcome(cmd.line, False, str(exc)), sid
     except (manual.ActionRefused, UnknownSeries) as exc:
         return CommandOutcome(cmd.line, False, _why(exc)), sid
     return CommandOutcome(cmd.line, True, done.summary()), done.series_id
 
 
-def _act(cmd: EmailCommand, sid: str, env: CommandEnv, now: datetime) -> manual.ActionDone:
-    r, a = env.reader, env.actions
-    if cmd.verb == "claim":
-        return manual.claim(r, a, sid, cmd.actor, now)
-    if cmd.verb == "release":
-        return manual.release(r, a, sid, cmd.actor, now, "by mail")
-    if cmd.verb == "assign":
-        return manual.assign(r, a, env.ctx, sid, now, by=cmd.actor, to=cmd.args[0])
+def _request(cmd: EmailCommand, sid: str) -> act.Request:
+    """The email command as the one authorised action path (service.act) takes it."""
     if cmd.verb == "snooze":
-        assert cmd.duration is not None
-        return manual.override(r, a, sid, cmd.actor, now, "snoozed", until=now + cmd.duration,
-                               reason=f"by mail: snooze {cmd.args[0]}")
+        return act.Request("snooze", sid, cmd.actor, duration=cmd.duration,
+                           reason=f"by mail: snooze {cmd.args[0]}", line=cmd.line)
+    if cmd.verb == "assign":
+        return act.Request("assign", sid, cmd.actor, person=cmd.args[0], line=cmd.line)
+    if cmd.verb == "release":
+        return act.Request("release", sid, cmd.actor, reason="by mail", line=cmd.line)
+    if cmd.verb == "claim":
+        return act.Request("claim", sid, cmd.actor, line=cmd.line)
     state = cmd.args[0]
     if state == "changes-requested":
         raise manual.ActionRefused("changes-requested cannot be set by hand: reply to the "
                                    "series on the list and its state follows")
-    return manual.override(r, a, sid, cmd.actor, now, state, reason="by mail")
+    return act.Request("state", sid, cmd.actor, state=state, reason="by mail", line=cmd.line)
 
 
 def _why(exc: Exception) -> str:

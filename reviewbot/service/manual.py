@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reviewbot.core.backlog.assign import (
+    Assignment,
     assignment_events,
     claim_event,
     open_load,
@@ -19,6 +20,7 @@ from reviewbot.core.backlog.assign import (
     release_event,
 )
 from reviewbot.core.backlog.events import EventKind, OverrideAction, SeriesEvent
+from reviewbot.core.model import SeriesId
 from reviewbot.core.policy.model import address
 from reviewbot.ports import ActionStore, BacklogReader
 from reviewbot.service.context import BacklogContext
@@ -95,16 +97,12 @@ def override(reader: BacklogReader, actions: ActionStore, series: str, by: str,
     return _record(reader, actions, series, [event], f"{person}: {action.value}")
 
 
-def assign(reader: BacklogReader, actions: ActionStore, ctx: BacklogContext, series: str,
-           at: datetime, *, by: str | None = None, to: str | None = None) -> ActionDone:
-    """Assign `to`, or pick from the taker's R:/M: and the policy's pool, least loaded
-    first (load: open series each person is assigned to, at `at`), skipping absences."""
-    actor = who(by) if by else "reviewbot"
-    if to:
-        person = who(to)
-        event = SeriesEvent(at=at, kind=EventKind.ASSIGN, actor=actor, target=person,
-                            note="assigned by hand")
-        return _record(reader, actions, series, [event], f"{person} assigned")
+def suggest(reader: BacklogReader, ctx: BacklogContext, series: str,
+            at: datetime) -> tuple[SeriesId, str, Assignment, bool]:
+    """Who `assign` would pick for the series, without recording anything: the taker's
+    R:/M: and the policy's pool, least loaded first (load: open series each person is
+    assigned to, at `at`), skipping absences. Also the series id, its title and whether
+    it has a taking subsystem."""
     sid = reader.find_series(series)
     if sid is None:
         raise UnknownSeries(series, "in no series" if reader.has_message(series) else "unknown")
@@ -116,13 +114,25 @@ def assign(reader: BacklogReader, actions: ActionStore, ctx: BacklogContext, ser
                           maintainers=taker.maintainers if taker else (),
                           reviewers=taker.reviewers if taker else (), load=load,
                           author=row.summary.author_email)
+    return sid, row.summary.title, pick, taker is not None
+
+
+def assign(reader: BacklogReader, actions: ActionStore, ctx: BacklogContext, series: str,
+           at: datetime, *, by: str | None = None, to: str | None = None) -> ActionDone:
+    """Assign `to`, or the reviewers suggest() picks."""
+    actor = who(by) if by else "reviewbot"
+    if to:
+        person = who(to)
+        event = SeriesEvent(at=at, kind=EventKind.ASSIGN, actor=actor, target=person,
+                            note="assigned by hand")
+        return _record(reader, actions, series, [event], f"{person} assigned")
+    sid, title, pick, routed = suggest(reader, ctx, series, at)
     if not pick.reviewers:
         skipped = "; ".join(f"{w}: {why}" for w, why in pick.skipped)
         raise ActionRefused(f"nobody to assign: {pick.reason}"
                             + (f" ({skipped})" if skipped else "")
-                            + ("" if taker else " (the series has no subsystem: is "
+                            + ("" if routed else " (the series has no subsystem: is "
                                "MAINTAINERS configured?)"))
     for e in assignment_events(pick, at, by=actor):
         actions.add_action(sid, e)
-    return ActionDone(sid, row.summary.title,
-                      f"{', '.join(pick.reviewers)} assigned: {pick.reason}")
+    return ActionDone(sid, title, f"{', '.join(pick.reviewers)} assigned: {pick.reason}")

@@ -218,7 +218,7 @@ def queue(reader: BacklogReader, ctx: BacklogContext, now: datetime,
     stats = None
     if subsystem is not None:
         stats = subsystem_stats({e.summary.series_id: e.status for e in entries},
-                                _durations(figures, status, ignored), now,
+                                durations(figures, status, ignored), now,
                                 expired=_expired(figures, status, ignored))
     aliases = reader.aliases() if filters.waiting_on is not None else {}
     kept = select(entries, now, filters, aliases)
@@ -240,7 +240,7 @@ def _expired(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesSt
     return n
 
 
-def _durations(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesStatus],
+def durations(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesStatus],
                ignored: set[SeriesId]) -> list[Durations]:
     """Per latest revision: a superseded one is counted through its successor."""
     out: list[Durations] = []
