@@ -35,11 +35,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ports": ("reviewbot.core",),
     "service": ("reviewbot.core", "reviewbot.ports", "reviewbot.service"),
     "adapters": ("reviewbot.core", "reviewbot.ports"),  # and its own sub-package only
-    "config": ("reviewbot.core",),
+    "config": ("reviewbot.core", "reviewbot.locations"),
+    "locations": (),  # where things live on this machine (XDG, systemd): stdlib only
     "wiring": ("reviewbot.core", "reviewbot.ports", "reviewbot.config", "reviewbot.adapters",
-               "reviewbot.service"),
+               "reviewbot.service", "reviewbot.locations"),
     "daemon": ("reviewbot.core", "reviewbot.ports", "reviewbot.adapters", "reviewbot.service",
-               "reviewbot.config", "reviewbot.wiring"),
+               "reviewbot.config", "reviewbot.wiring", "reviewbot.locations"),
     "commands": ("reviewbot",),  # the CLI shell may wire anything
     "cli": ("reviewbot",),
     "__main__": ("reviewbot.cli",),
