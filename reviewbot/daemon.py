@@ -142,6 +142,7 @@ class Daemon:
     record_poll: Callable[[str, datetime], None] | None = None
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
+    abandoned: int = 0  # polls still running when the daemon stopped (see serve())
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_thread: threading.Event = field(default_factory=threading.Event)
     _first_round: set[int] = field(default_factory=set)  # source pollers that polled once
@@ -307,9 +308,11 @@ class Daemon:
             if self._stop_async.is_set() and not task.done():
                 _, pending = await asyncio.wait({task}, timeout=self.stop_timeout)
                 if pending:
+                    self.abandoned = len(self._inflight)
                     log.warning("stopping without %d poll(s) still running after %.0f s: "
                                 "their unfinished batch is read again next time",
-                                len(self._inflight), self.stop_timeout)
+                                self.abandoned, self.stop_timeout)
+                    task.add_done_callback(lambda t: t.cancelled() or t.exception())
                     task.cancel()
                     return None
         return task.result()

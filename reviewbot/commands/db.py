@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -244,6 +245,8 @@ def run_guarded(func: object) -> object:
         try:
             return int(func(args))  # type: ignore[operator]
         except CommandError as exc:
+            if getattr(args, "verbose", 0):  # -v: the cause, for a bug report
+                traceback.print_exc(file=sys.stderr)
             print(f"reviewbot: error: {exc}", file=sys.stderr)
             return exc.code
         except BrokenPipeError:
@@ -275,7 +278,8 @@ def _current(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("db", help="database schema (Alembic migrations)")
+    p = sub.add_parser("db", help="the database schema: upgrade it ahead of time, show its "
+                       "revision")
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = dbsub.add_parser("upgrade", help="run migrations up to the newest schema")
     up.set_defaults(func=run_guarded(_upgrade))

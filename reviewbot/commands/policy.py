@@ -52,7 +52,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("policy", help="policy files")
+    p = sub.add_parser("policy", help="per-subsystem policies (SLAs, reminders, reviewers): check "
+                       "them")
     actions = p.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     check = actions.add_parser("check", help="validate policy files (exit 1 on error)")
     check.add_argument("path", nargs="?", type=Path,

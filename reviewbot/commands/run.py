@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import sys
 
 from reviewbot.adapters.kernel.policy_files import PolicyStore
 from reviewbot.adapters.sql import locks, ops
@@ -54,7 +55,10 @@ def build_pollers(conf: Settings, args: argparse.Namespace
 def build_daemon(args: argparse.Namespace) -> Daemon:
     """Settings -> store (migrated), sources, locks, notifier. Fails fast on bad config."""
     conf = settings(args)
-    policies, pollers, tree_pollers = build_pollers(conf, args)
+    try:
+        policies, pollers, tree_pollers = build_pollers(conf, args)
+    except CommandError as exc:
+        raise CommandError(f"refusing to start: {exc}") from exc
     if not pollers and not tree_pollers and not args.wait_for_config:
         raise CommandError("no [[sources]] configured: `run` polls the sources of the settings "
                            "file (see deploy/config.example.toml); use `ingest` for one-off runs"
@@ -103,7 +107,7 @@ def reload(args: argparse.Namespace, app: App) -> Reload:
 
 
 def load_policy_store(conf: Settings) -> PolicyStore | None:
-    """The policies in force; the daemon refuses to start on an invalid set."""
+    """The policies in force; an invalid set stops the daemon's start (or a reload)."""
     try:
         directory = policy_dir(conf, os.environ)
     except ValueError as exc:
@@ -114,8 +118,7 @@ def load_policy_store(conf: Settings) -> PolicyStore | None:
     try:
         store.load()
     except PolicyError as exc:
-        raise CommandError(f"refusing to start, the policies in {directory} are invalid:\n"
-                           f"{exc}") from exc
+        raise CommandError(f"the policies in {directory} are invalid:\n{exc}") from exc
     return store
 
 
@@ -130,9 +133,21 @@ def build_tree_pollers(conf: Settings, interval: float | None) -> list[TreePolle
         raise CommandError(str(exc)) from exc
 
 
+def serve(daemon: Daemon, *, once: bool = False) -> int:
+    """Run the daemon to its end. If it stopped with polls still waiting on git or the
+    network, exit at once: their worker threads would otherwise hold the interpreter's
+    exit for as long as their timeouts (a batch not committed is read again next time)."""
+    code = asyncio.run(daemon.run(once=once))
+    if daemon.abandoned:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 def _run(args: argparse.Namespace) -> int:
-    daemon = build_daemon(args)
-    return asyncio.run(daemon.run(once=args.once))
+    return serve(build_daemon(args), once=args.once)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,7 +11,6 @@ patches of a series.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -32,7 +31,7 @@ from reviewbot.commands.db import (
     run_guarded,
     settings,
 )
-from reviewbot.commands.run import build_tree_pollers
+from reviewbot.commands.run import build_tree_pollers, serve
 from reviewbot.config import TreeSettings
 from reviewbot.core.applied.match import AppliedMatch, MatchMethod, series_applied
 from reviewbot.core.model import Series
@@ -69,7 +68,7 @@ def _poll(args: argparse.Namespace) -> int:
                         notifier=Notifier(os.environ), tree_pollers=pollers, trees=app.trees,
                         refresher=app.refresh,
                         record_poll=lambda key, when: ops.record_poll(app.engine, key, when))
-        return asyncio.run(daemon.run())
+        return serve(daemon)
     failed = False
     for p in pollers:
         with holding(app, [p.key], wait=args.wait):
