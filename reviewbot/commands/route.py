@@ -121,8 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     scans = [scan_patch(t) for t in texts]
     if not any(s.files for s in scans):
-        print(f"reviewbot route: error: no file names found in {', '.join(args.patchfiles)}: "
-              "give patches (diffs or mails with a diff)", file=sys.stderr)
+        names = ", ".join(args.patchfiles)
+        print(f"reviewbot route: error: no file names found: {names} "
+              f"{'does' if len(args.patchfiles) == 1 else 'do'} not look like a patch (no "
+              "diff); give patches (diffs or mails with a diff)", file=sys.stderr)
         return 1
     for name, scan in zip(args.patchfiles, scans, strict=True):
         if not scan.files:
