@@ -92,7 +92,7 @@ def ingest(corpus: Path, raw_codec: str = "zlib") -> dict[str, float]:
     from reviewbot.adapters.sql import migrate as sqlmigrate
     from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
     from reviewbot.adapters.sql.store import SqlStore, make_engine
-    from reviewbot.service import ingest as run_ingest
+    from reviewbot.service.ingest import ingest as run_ingest
     from reviewbot.service.refresh import refresh
     from reviewbot.wiring import parse_pool
 

@@ -26,7 +26,7 @@ COMMANDS: dict[str, str] = {
     "reparse": "reparse", "db": "db", "policy": "policy", "run": "run", "route": "route",
     "trees": "trees", "applied": "trees", "claim": "manual", "release": "manual",
     "assign": "manual", "override": "manual", "outbox": "outbox", "cycle": "cycle",
-    "pr": "pr", "debt": "debt", "health": "health", "quarantine": "quarantine",
+    "pr": "pr", "debt": "debt", "am": "am", "health": "health", "quarantine": "quarantine",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 _GLOBAL_VALUES = frozenset({"--db", "--config"})  # global options that take a value

@@ -142,6 +142,7 @@ class Settings:
     maintainers: Path | None = None  # a MAINTAINERS file, a kernel tree or a kernel git repo
     mailmap: Path | None = None  # a .mailmap (default: the kernel tree's, when it has one)
     mail: MailSettings | None = None  # [mail]; None: no mail is built or sent
+    me: str | None = None  # the user's address (`queue --mine`); None: git's user.email
 
     def database(self, cli_db: str | None, env: Mapping[str, str]) -> str:
         return self.database_origin(cli_db, env)[0]
@@ -164,7 +165,7 @@ class Settings:
 # surface's); every other table is validated here.
 DELEGATED_TABLES = frozenset({"http", "chat", "metrics", "gitlab"})
 _TOP_KEYS = (frozenset({"database", "raw_codec", "poll_interval", "sources", "trees",
-                        "maintainers", "mailmap", "mail", "policy", "daemon"})
+                        "maintainers", "mailmap", "mail", "me", "policy", "daemon"})
              | DELEGATED_TABLES)
 RAW_CODECS = ("identity", "zlib")
 _SOURCE_KEYS = frozenset({"list", "epochs", "lore", "mbox", "since"})
@@ -269,8 +270,11 @@ def parse(data: Mapping[str, Any], path: Path, text: str | None = None) -> Setti
         paths[key] = path.parent / Path(value).expanduser() if value else None
     daemon = _daemon(data["daemon"], fail) if "daemon" in data else DaemonSettings()
     mail = _mail(data["mail"], path, text) if "mail" in data else None
+    me = data.get("me")
+    if me is not None and (not isinstance(me, str) or not domain_of(me)):
+        raise fail(f"me must be your address, e.g. \"leon@kernel.org\", not {me!r}", "me")
     return Settings(db, codec, float(interval), sources, path, extra, trees, daemon,
-                    mail=mail, **paths)
+                    mail=mail, me=address_of(me).lower() if me else None, **paths)
 
 
 def _unknown(table: Mapping[str, Any], known: frozenset[str], where: str,

@@ -37,7 +37,7 @@ from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.config import DEFAULT_STOP_TIMEOUT
 from reviewbot.core.policy.model import PolicySet
 from reviewbot.ports import Batch, Source, SourceLocks, Store, Tree, TreeStore
-from reviewbot.service import IngestReport, ingest
+from reviewbot.service.ingest import IngestReport, ingest
 from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport
 from reviewbot.service.trees import TreeReport, poll_tree

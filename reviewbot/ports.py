@@ -19,27 +19,29 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from reviewbot.core.applied.match import TreeCommit
-from reviewbot.core.backlog.events import PatchCommit, SeriesEvent
-from reviewbot.core.backlog.standing import Standing
-from reviewbot.core.maintainers.routing import RoutingIndex
-from reviewbot.core.maintainers.sections import Section
-from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
-from reviewbot.core.notify.message import OutgoingMail
-from reviewbot.core.notify.outbox import OutboxState
-from reviewbot.core.pulls import model as pulls
-from reviewbot.core.pulls.model import (
-    CommitInfo,
-    MergeRequestInfo,
-    Posting,
-    PullDraft,
-    PullMerged,
-    StoredDraft,
-    TagInfo,
-)
+
+if TYPE_CHECKING:  # types for annotations only: importing them costs query start-up
+    from reviewbot.core.applied.match import TreeCommit
+    from reviewbot.core.backlog.events import PatchCommit, SeriesEvent
+    from reviewbot.core.backlog.standing import Standing
+    from reviewbot.core.maintainers.routing import RoutingIndex
+    from reviewbot.core.maintainers.sections import Section
+    from reviewbot.core.maintainers.subsystems import SeriesRouting
+    from reviewbot.core.notify.message import OutgoingMail
+    from reviewbot.core.notify.outbox import OutboxState
+    from reviewbot.core.pulls import model as pulls
+    from reviewbot.core.pulls.model import (
+        CommitInfo,
+        MergeRequestInfo,
+        Posting,
+        PullDraft,
+        PullMerged,
+        StoredDraft,
+        TagInfo,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from reviewbot.adapters.sources.epoch import EpochReader
 from reviewbot.adapters.sql.actions import SqlActions
 from reviewbot.adapters.sql.queries import SqlBacklogReader
 from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
@@ -23,8 +23,11 @@ from reviewbot.config import DEFAULT_LORE_BACKFILL, Settings, SourceSettings, Tr
 from reviewbot.locations import packaged_policies
 from reviewbot.ports import Source, Tree
 from reviewbot.service.context import BacklogContext
-from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport, refresh
+
+if TYPE_CHECKING:  # imported where used: a query never parses mail nor reads epochs
+    from reviewbot.adapters.sources.epoch import EpochReader
+    from reviewbot.service.parsing import ParsePool
 
 
 class SourceError(ValueError):
@@ -207,6 +210,8 @@ class App:
         return refresh(self.series, self.ctx)
 
     def raw_reader(self) -> EpochReader:
+        from reviewbot.adapters.sources.epoch import EpochReader
+
         return EpochReader(self.store.raw_locations())
 
     def reparse_needed(self) -> bool:
@@ -219,6 +224,7 @@ def parse_pool(cpus: int | None = None) -> ParsePool | None:
     refreshes. None on a single core."""
     from reviewbot.adapters.sql.codec import decode_message, encode_message
     from reviewbot.core.mail.parse import parse_message
+    from reviewbot.service.parsing import ParsePool
 
     cpus = os.cpu_count() if cpus is None else cpus
     if not cpus or cpus < 2:

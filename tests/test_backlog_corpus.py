@@ -31,6 +31,7 @@ ERDMA = "20250130080418.37915-1-a.vatoropin@crpt.ru"
 # 2025-02-24 23:20 UTC; Zhu Yanjun's Reviewed-by on Wed, 26 Feb 2025 09:11:21 +0100; nothing
 # after that in the corpus.
 HWSTAT = "20250224232048.1423635-1-roman.gushchin@linux.dev"
+PAVAN = "20251014081033.1175053-2-pavan.chebbi@broadcom.com"
 # "RDMA/bnxt_re: Fix to drop reference to the mmap entry in case of error": Reviewed-by in the
 # patch; Leon's b4 "Applied, thanks" from leon@kernel.org on 2025-01-05 11:52:05 UTC.
 BNXT = "20250104061519.2540178-1-kalesh-anakkur.purayil@broadcom.com"
@@ -60,19 +61,28 @@ def cfg(db_url: str, corpus_git: Path, kernel_maintainers: Path, tmp_path: Path,
 
 
 def test_rdma_queue_as_of_end_of_2025(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """The oldest waiting series are the hand-checked ones, in order; the newest posting of
-    the year is new and waiting for the section's two maintainers; the figures add up."""
+    """The hand-checked quiet series of early 2025 have expired (counted, not open); the
+    oldest still waiting is from October; the newest posting of the year is new and
+    waiting for the section's two maintainers; the figures add up; the rows come most
+    urgent first."""
     q: dict[str, Any] = json.loads(run(capsys, "--config", cfg, "queue", "--subsystem",
                                        "INFINIBAND SUBSYSTEM", "--as-of", AS_OF, "--json"))
     stats = q["stats"]
-    oldest = [w["series_id"] for w in stats["oldest_waiting"]]
-    assert len(oldest) == 10
-    assert oldest[:2] == [MLX5, ERDMA]
-    assert HWSTAT in oldest
-    assert [(w["state"], w["turn"]) for w in stats["oldest_waiting"][:2]] == [
-        ("stale", "maintainer"), ("stale", "reviewer")]
     rows = {r["series_id"]: r for r in q["series"]}
+    assert not {MLX5, ERDMA, HWSTAT} & set(rows)
+    assert stats["expired"] >= 3
+    # PAVAN: "[PATCH net-next v5 1/5] bnxt_en: Move common definitions to
+    # include/linux/bnxt/", 2025-10-14 08:10 UTC, Andy Gospodarek's Reviewed-by in the
+    # posting, no reply on this list: NETWORKING DRIVERS takes it (default policy), so
+    # stale since 2025-11-13 and expiring on 2026-01-12.
+    assert stats["oldest_waiting"][0]["series_id"] == PAVAN
+    assert (stats["oldest_waiting"][0]["state"], stats["oldest_waiting"][0]["turn"]) == (
+        "stale", "reviewer")
     assert BNXT not in rows  # applied
+    order = [(r["overdue"], r["due"] is not None) for r in q["series"]]
+    assert order == sorted(order, key=lambda o: (not o[0], not o[1]))
+    overdue = [r["due"] for r in q["series"] if r["overdue"]]
+    assert overdue == sorted(overdue)  # the longest overdue first
     gid = rows[GIDCACHE]
     assert (gid["state"], gid["turn"], gid["taker"]) == ("new", "reviewer",
                                                          "INFINIBAND SUBSYSTEM")
@@ -91,11 +101,14 @@ def test_sample_series_by_hand(cfg: str, capsys: pytest.CaptureFixture[str]) -> 
 
     erdma = series(ERDMA)
     assert (erdma["state"], erdma["turn"], erdma["first_review_at"]) == (
-        "stale", "reviewer", None)
+        "expired", "nobody", None)
+    # No reply at all: stale 60 days after posting (the INFINIBAND policy), expired at 90.
+    assert [(t["state"], t["at"]) for t in erdma["timeline"][-2:]] == [
+        ("stale", "2025-03-31T08:04:24+00:00"), ("expired", "2025-04-30T08:04:24+00:00")]
     assert erdma["subsystems"][0] == {"section": "INFINIBAND SUBSYSTEM", "taker": True,
                                       "lists": ["linux-rdma@vger.kernel.org"]}
     hw = series(HWSTAT)
-    assert (hw["state"], hw["turn"]) == ("stale", "maintainer")
+    assert (hw["state"], hw["turn"]) == ("expired", "nobody")
     assert hw["first_review_at"] == "2025-02-26T08:11:21+00:00"
     bnxt = series(BNXT)
     assert (bnxt["state"], bnxt["applied_at"]) == ("applied", "2025-01-05T11:52:05+00:00")

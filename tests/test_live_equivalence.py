@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.core.model import MessageId
 from reviewbot.ports import Deletion, RawMail
-from reviewbot.service import ingest
+from reviewbot.service.ingest import ingest
 from tests.live import (
     CachedParser,
     diff,

@@ -12,7 +12,7 @@ from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageId, Series
 from reviewbot.ports import Deletion, RawMail
-from reviewbot.service import IngestReport, ingest, reparse
+from reviewbot.service.ingest import IngestReport, ingest, reparse
 from tests.live import live_messages, refresher, stored
 from tests.sqlfixtures import ListSource, header_parse, snapshot
 

@@ -28,8 +28,8 @@ from reviewbot.commands.db import (
 )
 from reviewbot.config import SourceSettings
 from reviewbot.core.policy.model import Policy, PolicySet
-from reviewbot.service import IngestReport, ingest
 from reviewbot.service.context import BacklogContext
+from reviewbot.service.ingest import IngestReport, ingest
 from reviewbot.service.parsing import ParsePool
 from reviewbot.service.refresh import RefreshReport
 from reviewbot.wiring import (

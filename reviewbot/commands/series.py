@@ -1,12 +1,17 @@
 """`reviewbot series <message-id> [--json] [--as-of DATE]`: the series containing a message,
 its subsystems (the expected taker marked), its backlog state, whose turn it is, why,
-since when, when due, and the timeline that led there."""
+since when, when due, and the timeline that led there.
+
+Each patch shows its reviews ("carried from vN" when given to an identical patch of an
+earlier revision) and b4's attestation of the posting (DKIM or patatt: pass, fail or
+none; offline b4 does not check DKIM, so a DKIM-only signature is "none")."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from reviewbot.commands.db import CommandError, open_app, run_guarded, unknown_series
 from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or
@@ -14,6 +19,10 @@ from reviewbot.core.backlog.turn import SeriesStatus, describe_event, timeline_l
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Series, Trailer
 from reviewbot.service.queries import NotYetPosted, UnknownSeries, series_view
+
+if TYPE_CHECKING:  # b4 loads only when a series is shown
+    from reviewbot.adapters.b4.attest import Attestation
+    from reviewbot.wiring import App
 
 
 def _trailer(t: Trailer) -> dict[str, Any]:
@@ -98,7 +107,20 @@ def _status_text(status: SeriesStatus, routing: SeriesRouting, routed: bool) -> 
     return lines
 
 
-def _text(s: Series, state: str) -> str:
+def carried_versions(status: SeriesStatus) -> dict[str, int]:
+    """Where carried reviews came from: the reply's Message-ID -> the revision's version."""
+    return {t.event.ref: t.event.from_version for t in status.timeline
+            if t.event is not None and t.event.from_version}
+
+
+def _review_line(t: Trailer, carried: Mapping[str, int]) -> str:
+    line = f"{t.kind.value} {t.name or t.email}"
+    version = carried.get(str(t.source)) if t.source else None
+    return f"{line} (carried from v{version})" if version else line
+
+
+def _text(s: Series, state: str, carried: Mapping[str, int] | None = None,
+          attested: Mapping[str, Any] | None = None) -> str:
     lines = [
         f"{s.title}",
         f"  v{s.version}, {len(s.patches)}/{s.total} patches, {state}"
@@ -113,11 +135,23 @@ def _text(s: Series, state: str) -> str:
     if s.superseded_by:
         lines.append(f"  superseded by <{s.superseded_by}>")
     for p in s.patches:
-        reviews = sorted({f"{t.kind.value} {t.name or t.email}" for t in p.trailers
+        reviews = sorted({_review_line(t, carried or {}) for t in p.trailers
                           if t.kind.is_review or t.kind.value == "Tested-by"})
         lines.append(f"  [{p.index}/{s.total}] {p.subject}")
+        if attested is not None and p.message_id in attested:
+            lines.append(f"        attestation: {attested[p.message_id]}")
         lines.extend(f"        {r}" for r in reviews)
     return "\n".join(lines)
+
+
+def _attest(app: App, s: Series) -> dict[str, Attestation]:
+    """b4's verdict per posting, from the stored raw mail (no network)."""
+    from reviewbot.adapters.b4.attest import B4Attestor
+    from reviewbot.adapters.sql.lookup import SqlSeriesLookup
+
+    raws = SqlSeriesLookup(app.engine, app.raw_reader()).raw_messages(
+        [p.message_id for p in s.patches])
+    return {str(k): v for k, v in B4Attestor().attest(raws).items()}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -134,11 +168,16 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a history that cannot be replayed
         raise CommandError(f"<{mid}>: no state as of {now:%Y-%m-%d %H:%M} UTC ({exc})") from exc
     s, status, routing = view.series, view.status, view.routing
+    attested = _attest(app, s)
     if args.json:
-        print(json.dumps({**series_json(s, status.state.value), **status_json(status, routing)},
-                         indent=2, ensure_ascii=False))
+        out = {**series_json(s, status.state.value), **status_json(status, routing)}
+        for p in out["patches"]:
+            a = attested.get(p["message_id"])
+            p["attestation"] = ({"result": a.result, "identity": a.identity,
+                                 "detail": a.detail} if a is not None else None)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        text = _text(s, status.state.value)
+        text = _text(s, status.state.value, carried_versions(status), attested)
         print("\n".join([text, *_status_text(status, routing, app.ctx.maintainers is not None)]))
     return 0
 

@@ -1,6 +1,5 @@
-"""Use-cases: each a named step over ports and the pure core, returning a report."""
+"""Use-cases: each a named step over ports and the pure core, returning a report.
 
-from reviewbot.ports import BatchOutcome, Store
-from reviewbot.service.ingest import IngestReport, ingest, reparse
-
-__all__ = ["BatchOutcome", "IngestReport", "Store", "ingest", "reparse"]
+Import the modules themselves (reviewbot.service.ingest, .queries, ...): this package
+imports nothing, so a query never loads the parser.
+"""

@@ -11,13 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 
-from reviewbot.core.backlog.events import history_events
+from reviewbot.core.backlog.events import (
+    OlderRevision,
+    SeriesEvent,
+    carried_events,
+    history_events,
+    merge_events,
+    older_revisions,
+)
 from reviewbot.core.backlog.replay import derive_state
 from reviewbot.core.backlog.standing import status_at
 from reviewbot.core.backlog.stats import Durations, SubsystemStats, subsystem_stats
-from reviewbot.core.backlog.turn import SeriesStatus, State
+from reviewbot.core.backlog.turn import SeriesStatus, State, Turn
 from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import Series, SeriesId
 from reviewbot.core.policy.model import Policy
@@ -50,12 +58,33 @@ class Entry:
     policy: Policy
 
 
+class Order(StrEnum):
+    URGENCY = "urgency"  # overdue first (most overdue first), then due soon, then newest activity
+    OLDEST = "oldest"  # by posting, oldest first
+
+
+DUE_SOON = timedelta(days=7)  # "due soon" in the urgency order
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which open series a queue lists and in what order (every surface asks the same)."""
+
+    states: frozenset[str] = frozenset()  # State values as shown ("stale", "rfc" included)
+    turns: frozenset[str] = frozenset()  # Turn values
+    waiting_on: str | None = None  # an address; any of its person's addresses matches
+    ready: bool = False  # the apply list: reviewed, no NAK, not applied; oldest first
+    order: Order = Order.URGENCY
+    limit: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Queue:
     subsystem: str | None  # the section name as MAINTAINERS spells it, or the list address
-    entries: tuple[Entry, ...]  # open series, oldest first
+    entries: tuple[Entry, ...]  # the open series the filter keeps, in its order, up to its limit
     ignored: int  # open series the policy ignores (bots, AUTOSEL, ...)
-    stats: SubsystemStats | None  # with a subsystem only
+    stats: SubsystemStats | None  # with a subsystem only; over every open series
+    matched: int = 0  # open series the filter kept, before its limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +97,34 @@ class SeriesView:
     policy: Policy
 
 
-def _replay(h: SeriesHistory, ctx: BacklogContext, aliases: Mapping[str, str],
-            now: datetime) -> SeriesStatus:
+def _own_events(h: SeriesHistory, ctx: BacklogContext,
+                aliases: Mapping[str, str]) -> list[SeriesEvent]:
+    policy = ctx.policy_named(h.policy)
+    return history_events(h.series, h.members, newer=h.newer, commits=h.commits,
+                          actions=h.actions, appliers=appliers_for(h.routing, policy, aliases))
+
+
+def _with_older(reader: BacklogReader, histories: Mapping[SeriesId, SeriesHistory]
+                ) -> dict[SeriesId, SeriesHistory]:
+    """The histories plus those of every older revision they carry from."""
+    wanted = {o for h in histories.values() for o in older_revisions(h.series)}
+    missing = sorted(wanted - set(histories))
+    return {**histories, **(reader.histories(missing) if missing else {})}
+
+
+def _replay(h: SeriesHistory, known: Mapping[SeriesId, SeriesHistory], ctx: BacklogContext,
+            aliases: Mapping[str, str], now: datetime) -> SeriesStatus:
+    """What refresh.build stores, replayed up to `now`: the series' own history and what
+    its older revisions (in `known`) hand on to it."""
     taker = h.routing.taker
     policy = ctx.policy_named(h.policy)
-    events = history_events(h.series, h.members, newer=h.newer, commits=h.commits,
-                            actions=h.actions,
-                            appliers=appliers_for(h.routing, policy, aliases))
+    events = _own_events(h, ctx, aliases)
+    older = [OlderRevision(o.series, tuple(_own_events(o, ctx, aliases)),
+                           frozenset(m.message_id for m in o.members))
+             for o in (known.get(sid) for sid in older_revisions(h.series)) if o is not None]
+    if older:
+        mine = {m.message_id for m in h.members}
+        events = merge_events(events, carried_events(h.series, mine, older))
     return derive_state(events, policy, now,
                         maintainers=taker.maintainers if taker else (),
                         reviewers=taker.reviewers if taker else (), aliases=aliases)
@@ -94,17 +144,60 @@ def statuses(reader: BacklogReader, ctx: BacklogContext, figures: Sequence[Serie
            for sid, st in reader.standings(stored).items()}
     if past:
         aliases = reader.aliases()
-        for sid, h in reader.histories(past).items():
+        histories = reader.histories(past)
+        known = _with_older(reader, histories)
+        for sid, h in histories.items():
             try:
-                out[sid] = _replay(h, ctx, aliases, now)
+                out[sid] = _replay(h, known, ctx, aliases, now)
             except ValueError as exc:
                 log.warning("series <%s>: cannot derive its state: %s", sid, exc)
     return out
 
 
+def is_ready(st: SeriesStatus) -> bool:
+    """Ready to apply: open, the maintainer's turn, every patch not yet applied reviewed,
+    nothing NAKed, not an RFC. (A stale series can be ready: stale keeps the turn.)"""
+    everything = set(range(1, st.total + 1))
+    return (st.is_open and not st.rfc and st.turn is Turn.MAINTAINER and not st.naks
+            and len(st.applied_patches) < st.total
+            and everything <= {*st.reviewed_patches, *st.applied_patches})
+
+
+def urgency(e: Entry, now: datetime) -> tuple[object, ...]:
+    """Overdue first (the longest overdue first), then due within DUE_SOON (soonest
+    first), then the rest by newest activity."""
+    due, sid = e.status.due, e.summary.series_id
+    if due is not None and due <= now:
+        return (0, due.timestamp(), sid)
+    if due is not None and due <= now + DUE_SOON:
+        return (1, due.timestamp(), sid)
+    return (2, -e.status.last_activity.timestamp(), sid)
+
+
+def select(entries: Sequence[Entry], now: datetime, f: QueueFilter,
+           aliases: Mapping[str, str]) -> list[Entry]:
+    """Filter and order a queue's entries (without the limit)."""
+    who = None
+    if f.waiting_on is not None:
+        addr = f.waiting_on.strip().lower()
+        who = aliases.get(addr, addr)
+    kept = [e for e in entries
+            if (not f.states or e.status.state.value in f.states)
+            and (not f.turns or e.status.turn.value in f.turns)
+            and (who is None or who in e.status.waiting_on)
+            and (not f.ready or is_ready(e.status))]
+    if f.ready or f.order is Order.OLDEST:
+        kept.sort(key=lambda e: (e.summary.date, e.summary.series_id))
+    else:
+        kept.sort(key=lambda e: urgency(e, now))
+    return kept
+
+
 def queue(reader: BacklogReader, ctx: BacklogContext, now: datetime,
-          subsystem: str | None = None) -> Queue:
-    """Open series (of one subsystem: a section name or list address), with its figures."""
+          subsystem: str | None = None, filters: QueueFilter | None = None) -> Queue:
+    """Open series (of one subsystem: a section name or list address), with its figures,
+    filtered and ordered by `filters` (default: every open series, most urgent first)."""
+    filters = filters or QueueFilter()
     name: str | None = None
     sections: tuple[str, ...] | None = None
     if subsystem is not None:
@@ -125,8 +218,26 @@ def queue(reader: BacklogReader, ctx: BacklogContext, now: datetime,
     stats = None
     if subsystem is not None:
         stats = subsystem_stats({e.summary.series_id: e.status for e in entries},
-                                _durations(figures, status, ignored), now)
-    return Queue(name, entries, sum(1 for sid in open_ids if sid in ignored), stats)
+                                _durations(figures, status, ignored), now,
+                                expired=_expired(figures, status, ignored))
+    aliases = reader.aliases() if filters.waiting_on is not None else {}
+    kept = select(entries, now, filters, aliases)
+    shown = kept[:filters.limit] if filters.limit is not None else kept
+    return Queue(name, tuple(shown), sum(1 for sid in open_ids if sid in ignored), stats,
+                 matched=len(kept))
+
+
+def _expired(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesStatus],
+             ignored: set[SeriesId]) -> int:
+    """Series expired at `now`: those time expired since their last event, and those
+    stored expired (with no event after `now`, so not replayed)."""
+    n = 0
+    for f in figures:
+        if f.series_id in ignored:
+            continue
+        st = status.get(f.series_id)
+        n += (st.state is State.EXPIRED) if st is not None else f.state == State.EXPIRED.value
+    return n
 
 
 def _durations(figures: Sequence[SeriesFigure], status: Mapping[SeriesId, SeriesStatus],
@@ -150,10 +261,11 @@ def series_view(reader: BacklogReader, ctx: BacklogContext, message_id: str,
     """The series holding `message_id`, replayed to `now` with its timeline."""
     sid = reader.find_series(message_id)
     if sid is None:
-        known = reader.has_message(message_id)
-        raise UnknownSeries(message_id, "in no series" if known else "unknown")
-    h = reader.histories([sid])[sid]
+        stored = reader.has_message(message_id)
+        raise UnknownSeries(message_id, "in no series" if stored else "unknown")
+    known = _with_older(reader, reader.histories([sid]))
+    h = known[sid]
     if h.series.date > now:
         raise NotYetPosted(sid, h.series.date)
-    status = _replay(h, ctx, reader.aliases(), now)
+    status = _replay(h, known, ctx, reader.aliases(), now)
     return SeriesView(h.series, status, h.routing, ctx.policy_named(h.policy))

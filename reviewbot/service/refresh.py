@@ -20,7 +20,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reviewbot.core.backlog.entitled import Appliers
-from reviewbot.core.backlog.events import PatchCommit, SeriesEvent, history_events
+from reviewbot.core.backlog.events import (
+    OlderRevision,
+    PatchCommit,
+    SeriesEvent,
+    carried_events,
+    history_events,
+    merge_events,
+    older_revisions,
+)
 from reviewbot.core.backlog.replay import replay
 from reviewbot.core.backlog.standing import Standing, standing
 from reviewbot.core.maintainers.people import aliases_from_uses, name_key, person_uses
@@ -33,7 +41,7 @@ from reviewbot.service.context import BacklogContext
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGES = 20_000  # per chunk: bounds a refresh's memory whatever the archive's size
+MAX_MESSAGES = 5_000  # per chunk: bounds a refresh's memory (~30 MB) whatever the archive's size
 _NO_PROGRESS_ROUNDS = 3  # a hot component rewritten under us this often waits for next time
 
 
@@ -201,21 +209,32 @@ def build(
     by_posting: dict[MessageId, list[PatchCommit]] = {}
     for c in commits:
         by_posting.setdefault(c.message_id, []).append(c)
-    out: list[SeriesRecord] = []
+    # Each series' own history first: a later revision is handed what its older ones
+    # applied and were reviewed with (core.backlog.events.carried_events).
+    own: dict[SeriesId, tuple[SeriesRouting, Policy, list[SeriesEvent]]] = {}
     for s in assembly.series:
-        files = series_files(s)
         routing = routings.get(s.series_id)
         if routing is None:
-            routing = (route_files(ctx.maintainers.index(), files)
+            routing = (route_files(ctx.maintainers.index(), series_files(s))
                        if ctx.maintainers is not None else SeriesRouting((), ()))
         policy = ctx.policy_for(routing)
-        taker = routing.taker
         newer = by_sid.get(s.superseded_by) if s.superseded_by else None
-        events = history_events(
+        own[s.series_id] = (routing, policy, history_events(
             s, members.get(s.series_id, ()), newer=newer,
             commits=(c for p in s.patches for c in by_posting.get(p.message_id, ())),
             actions=actions.get(s.series_id, ()),
-            appliers=appliers_for(routing, policy, aliases))
+            appliers=appliers_for(routing, policy, aliases)))
+    out: list[SeriesRecord] = []
+    for s in assembly.series:
+        files = series_files(s)
+        routing, policy, events = own[s.series_id]
+        older = [OlderRevision(by_sid[o], tuple(own[o][2]),
+                               frozenset(m.message_id for m in members.get(o, ())))
+                 for o in older_revisions(s) if o in by_sid]
+        if older:
+            mine = {m.message_id for m in members.get(s.series_id, ())}
+            events = merge_events(events, carried_events(s, mine, older))
+        taker = routing.taker
         m_entries = taker.maintainers if taker else ()
         r_entries = taker.reviewers if taker else ()
         kept: Standing | None

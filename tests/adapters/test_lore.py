@@ -1,21 +1,19 @@
 """LoreSource: polling a public-inbox server over HTTP.
 
 Two kinds of server: the real public-inbox-httpd serving the corpus (the
-`lore_server` fixture), and a small fake http.server on port 0, used only
-where we need to inject errors (429, 5xx, stalls) and record request timing.
+`lore_server` fixture), and a small fake http.server on port 0
+(tests/lore_fake.py), used only where we need to inject errors (429, 5xx,
+stalls) and record request timing. Look-backs, windows, interrupted polls and
+memory are specified in test_lore_polling.py, the loss they prevent in
+test_lore_replay.py and test_lore_growth.py.
 """
 
 from __future__ import annotations
 
 import gzip
-import re
-import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,10 +28,10 @@ from reviewbot.adapters.sources.lore import (
     received_at,
     split_mboxrd,
 )
+from reviewbot.adapters.sources.lore_schedule import DEFAULT_TIERS, EPOCH, LoreCursor
 from reviewbot.ports import Batch, RawMail
-from tests.conftest import DATA
+from tests.lore_fake import SAMPLE_MBOX, FakeLore, sample_search, serve_fake
 
-SAMPLE_MBOX = (DATA / "mbox" / "rdma-sample.mboxrd").read_bytes()
 CORPUS_DISTINCT_MESSAGE_IDS = 8459
 
 
@@ -41,75 +39,11 @@ def _mails(batches: Iterator[Batch]) -> list[RawMail]:
     return [i for b in batches for i in b.items if isinstance(i, RawMail)]
 
 
-# --- the fake server -----------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    at: float
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    user_agent: str
-
-
-@dataclass
-class FakeLore:
-    """A fake public-inbox: answers from a script, then with `default`."""
-
-    script: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
-    default: tuple[int, dict[str, str], bytes] = (200, {}, gzip.compress(SAMPLE_MBOX))
-    stall: float = 0.0
-    seen: list[Seen] = field(default_factory=list)
-    url: str = ""
-    search: Callable[[str], bytes] | None = None  # q -> mbox, instead of the script
-
-    def answer(self, handler: BaseHTTPRequestHandler) -> None:
-        parsed = urllib.parse.urlsplit(handler.path)
-        self.seen.append(
-            Seen(time.monotonic(), handler.command, parsed.path,
-                 urllib.parse.parse_qs(parsed.query), handler.headers.get("User-Agent", ""))
-        )
-        length = int(handler.headers.get("Content-Length") or 0)
-        handler.rfile.read(length)
-        if self.stall:
-            time.sleep(self.stall)
-        status, headers, body = self.script.pop(0) if self.script else self.default
-        if self.search is not None and not self.script:
-            mbox = self.search(self.seen[-1].query["q"][0])
-            status, headers, body = (200, {}, gzip.compress(mbox)) if mbox else (404, {}, b"")
-        handler.send_response(status)
-        for k, v in headers.items():
-            handler.send_header(k, v)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeLore]:
     """A fake lore on 127.0.0.1 and a free port, serving /linux-rdma."""
-    state = FakeLore()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.answer(self)
-
-        def do_POST(self) -> None:
-            state.answer(self)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/linux-rdma"
-    try:
+    with serve_fake() as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class TestPoliteness:
@@ -192,74 +126,90 @@ class TestPoliteness:
         assert quote_msgid("aIBfIxVBR/3ig/O/@ziepe.ca") == "aIBfIxVBR%2F3ig%2FO%2F@ziepe.ca"
 
 
-def _as_public_inbox_mbox(raws: list[bytes]) -> bytes:
-    """mboxrd exactly as public-inbox writes it."""
-    out = b""
-    for raw in raws:
-        head, sep, body = raw.partition(b"\n\n")
-        body = re.sub(rb"^(>*From )", rb">\1", body, flags=re.M)
-        out += b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + head + sep + body + b"\n"
-    return out
-
-
-def _capped_search(cap: int) -> Callable[[str], bytes]:
-    """A search that honours rt:A..B but returns only the `cap` newest hits."""
-    dated = sorted((int(t.timestamp()), r) for r in split_mboxrd(SAMPLE_MBOX)
-                   if (t := received_at(r)) is not None)
-
-    def search(q: str) -> bytes:
-        low, _, high = q.removeprefix("rt:").partition("..")
-        hits = [r for t, r in dated if int(low) <= t <= int(high or 10**11)]
-        return _as_public_inbox_mbox(hits[-cap:])
-
-    return search
-
-
 class TestPaging:
     """Results are paged by received-time windows until a window brings nothing new."""
 
     def test_a_server_capping_results_is_walked_to_the_end(self, fake: FakeLore) -> None:
         """With at most 2 hits per answer, windows move back until all 4 are found."""
-        fake.search = _capped_search(2)
+        fake.search = sample_search(cap=2)
         mails = _mails(LoreSource(fake.url, "linux-rdma").batches(None))
         assert sorted(m.raw for m in mails) == sorted(split_mboxrd(SAMPLE_MBOX))
         assert len(fake.seen) == 4
 
     def test_a_complete_answer_takes_two_requests(self, fake: FakeLore) -> None:
         """When the first answer holds everything, one more window confirms the end."""
-        fake.search = _capped_search(1000)
+        fake.search = sample_search()
         assert len(_mails(LoreSource(fake.url, "linux-rdma").batches(None))) == 4
         assert len(fake.seen) == 2
 
 
-class TestCursor:
-    """The cursor is the newest received time stored, and polls start a fudge before it."""
+# A fixed wall clock (it schedules the look-backs), a year after the sample's mail.
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
-    def test_each_batch_carries_the_newest_received_time(self, fake: FakeLore) -> None:
-        """Batches are oldest first; each cursor is the newest received time so far."""
-        batches = list(LoreSource(fake.url, "linux-rdma", batch_size=2).batches(None))
+
+class TestCursor:
+    """The cursor: the newest received time stored, where an unfinished poll resumes,
+    and when each look-back last ran."""
+
+    def test_batches_say_where_to_resume_until_the_poll_is_done(self, fake: FakeLore) -> None:
+        """Each batch's cursor is valid once it is stored: before the last, it resumes this
+        poll's window; the last holds the newest received time and no resume point."""
+        src = LoreSource(fake.url, "linux-rdma", batch_size=2, clock=lambda: NOW)
+        batches = list(src.batches(None))
         assert [len(b.items) for b in batches] == [2, 2]
-        times = [m.received for b in batches for m in b.items if isinstance(m, RawMail)]
-        assert times == sorted(t for t in times if t is not None)
-        assert [b.cursor for b in batches] == [times[1].isoformat(), times[3].isoformat()]  # type: ignore[union-attr]
+        first, last = (LoreCursor.parse(b.cursor) for b in batches)
+        assert first.resume == EPOCH  # a whole-archive poll is one window from the beginning
+        times = [t for m in _mails(iter(batches)) if (t := m.received) is not None]
+        assert len(times) == 4
+        assert (last.newest, last.resume) == (max(times), None)
+        assert last.ran == {t.name: NOW for t in DEFAULT_TIERS}
 
     def test_poll_starts_a_fudge_before_the_cursor(self, fake: FakeLore) -> None:
-        """From cursor T the query is rt:(T - fudge).."""
-        cursor = "2025-12-31T18:14:08+00:00"
-        src = LoreSource(fake.url, "linux-rdma", fudge=timedelta(minutes=10))
+        """With no look-back due, from cursor T the query is rt:(T - fudge).."""
+        newest = datetime(2025, 12, 31, 18, 14, 8, tzinfo=UTC)
+        cursor = LoreCursor(newest, ran={t.name: NOW for t in DEFAULT_TIERS}).format()
+        src = LoreSource(fake.url, "linux-rdma", fudge=timedelta(minutes=10),
+                         clock=lambda: NOW + timedelta(minutes=5))
         _mails(src.batches(cursor))
         expected = int(datetime(2025, 12, 31, 18, 4, 8, tzinfo=UTC).timestamp())
         assert fake.seen[0].query["q"] == [f"rt:{expected}.."]
 
+    def test_a_cursor_of_earlier_versions_still_resumes(self, fake: FakeLore) -> None:
+        """A bare ISO time, as stored before look-backs existed, resumes from that time.
+        No look-back has run yet, so this poll reaches back the widest span (60 days) and
+        finds the sample's mail received 16 days before the cursor."""
+        fake.search = sample_search()
+        old = "2025-12-31T18:14:08+00:00"
+        batches = list(LoreSource(fake.url, "linux-rdma", clock=lambda: NOW).batches(old))
+        lower = int((datetime.fromisoformat(old) - timedelta(days=60)).timestamp())
+        assert fake.seen[0].query["q"] == [f"rt:{lower}..{lower + 86399}"]
+        assert [m.received for m in _mails(iter(batches))] == [
+            datetime(2025, 12, 15, 14, 10, 9, tzinfo=UTC)]
+        stored = LoreCursor.parse(batches[-1].cursor)
+        assert stored == LoreCursor(datetime.fromisoformat(old), None,
+                                    {t.name: NOW for t in DEFAULT_TIERS})
+
     def test_since_applies_without_a_cursor(self, fake: FakeLore) -> None:
-        """`since` bounds the first poll."""
+        """`since` bounds the first poll; a recent one is a single open window."""
         since = datetime(2025, 6, 1, tzinfo=UTC)
-        _mails(LoreSource(fake.url, "l", since=since, fudge=timedelta(0)).batches(None))
+        _mails(LoreSource(fake.url, "l", since=since, fudge=timedelta(0),
+                          clock=lambda: since + timedelta(hours=2)).batches(None))
         assert fake.seen[0].query["q"] == [f"rt:{int(since.timestamp())}.."]
 
-    @pytest.mark.parametrize("cursor", ["yesterday", "2025-01-01T00:00:00"])
+    def test_a_long_first_poll_starts_with_a_one_day_window(self, fake: FakeLore) -> None:
+        """30 days of history are not asked for at once: the first window is one day."""
+        fake.search = sample_search()
+        since = datetime(2025, 6, 1, tzinfo=UTC)
+        _mails(LoreSource(fake.url, "l", since=since, fudge=timedelta(0),
+                          clock=lambda: since + timedelta(days=30)).batches(None))
+        low = int(since.timestamp())
+        assert fake.seen[0].query["q"] == [f"rt:{low}..{low + 86399}"]
+
+    @pytest.mark.parametrize("cursor", ["yesterday", "2025-01-01T00:00:00", "{oops",
+                                        '{"newest": 5}', "[]"])
     def test_bad_cursor(self, fake: FakeLore, cursor: str) -> None:
-        """A cursor that is not an aware ISO time is refused before any request."""
+        """A cursor that is neither an aware ISO time nor a lore cursor object is refused
+        before any request."""
         with pytest.raises(ValueError, match="cursor"):
             list(LoreSource(fake.url, "l").batches(cursor))
         assert fake.seen == []
@@ -337,13 +287,13 @@ class TestRealServer:
         ]
         assert different == []
 
-    def test_batches_are_oldest_first_with_rising_cursors(self, full_poll: list[Batch]) -> None:
-        """Received times never go back, and cursors never decrease."""
-        times = [m.received for m in _mails(iter(full_poll))]
-        assert all(t is not None for t in times)
-        assert times == sorted(times)  # type: ignore[type-var]
-        cursors = [datetime.fromisoformat(b.cursor or "") for b in full_poll]
-        assert cursors == sorted(cursors)
+    def test_every_cursor_resumes_and_the_last_is_complete(self, full_poll: list[Batch]) -> None:
+        """Batches of 200; each cursor but the last resumes the unfinished poll, and the
+        last holds the newest received time of all."""
+        cursors = [LoreCursor.parse(b.cursor) for b in full_poll]
+        assert all(c.resume == EPOCH for c in cursors[:-1])
+        times = [t for m in _mails(iter(full_poll)) if (t := m.received) is not None]
+        assert (cursors[-1].resume, cursors[-1].newest) == (None, max(times))
         assert len(full_poll[0].items) == 200
 
     def test_second_poll_brings_only_the_fudge_window(
@@ -357,7 +307,9 @@ class TestRealServer:
         seen = {message_id_of(m.raw) for m in _mails(iter(full_poll))}
         assert {message_id_of(m.raw) for m in again} <= seen
         assert len(again) < 50
-        floor = datetime.fromisoformat(cursor) - timedelta(minutes=15)
+        newest = LoreCursor.parse(cursor).newest
+        assert newest is not None
+        floor = newest - timedelta(minutes=15)
         assert all(m.received is not None and m.received >= floor for m in again)
 
     def test_since_selects_by_received_time(

@@ -161,6 +161,15 @@ class TestReviewFlow:
 
 
 class TestNaksAndBots:
+    def test_naks_are_remembered_until_the_naker_reviews(self) -> None:
+        """Who NAKed stays on the status (the apply list leaves such series out) until
+        that person gives a review tag."""
+        nak = tag(day(1), OTHER, TrailerKind.NACKED_BY)
+        s = derive([posted(), nak, reply(day(2), AUTHOR), tag(day(3), REV)], day(4))
+        assert s.naks == (OTHER,)
+        s = derive([posted(), nak, reply(day(2), AUTHOR), tag(day(3), OTHER)], day(4))
+        assert s.naks == ()
+
     def test_nak_from_a_reviewer_is_feedback(self) -> None:
         """A non-maintainer's NAK asks the author to act."""
         s = derive([posted(), tag(day(1), OTHER, TrailerKind.NACKED_BY)], day(2))
@@ -222,6 +231,52 @@ class TestApplied:
         s = derive([posted(), tag(day(1), REV, patches=(1,)), e], day(4))
         assert (s.state, s.turn, s.reason) == (State.SUPERSEDED, Turn.NOBODY,
                                                "superseded by v2 (v2@x)")
+
+    def test_an_applied_series_stays_applied_when_a_later_revision_comes(self) -> None:
+        """v1 applied, then the author sends v2 (a follow-up): v1 is still applied."""
+        applied = SeriesEvent(at=day(5), kind=EventKind.APPLIED, actor=MAINT, ref="m1")
+        v2 = SeriesEvent(at=day(8), kind=EventKind.NEW_REVISION, actor=AUTHOR, revision=2,
+                         ref="v2@x")
+        s = derive([posted(), applied, v2], day(9))
+        assert (s.state, s.turn, s.applied_at) == (State.APPLIED, Turn.NOBODY, day(5))
+        assert s.reason == "applied (m1); v2 posted later (v2@x)"
+        assert not s.is_open
+
+    def test_a_partly_applied_series_stays_partly_applied_and_closes(self) -> None:
+        """Patch 1 of 2 committed, the rest resent as v2: partially applied, nobody owes
+        the rest here (it went on in v2), so it leaves the open queue."""
+        one = SeriesEvent(at=day(5), kind=EventKind.COMMITTED, patches=(1,), ref="c1")
+        v2 = SeriesEvent(at=day(8), kind=EventKind.NEW_REVISION, actor=AUTHOR, revision=2,
+                         ref="v2@x")
+        s = derive([posted(), one, v2, reply(day(9), OTHER)], day(200))
+        assert (s.state, s.turn) == (State.PARTIALLY_APPLIED, Turn.NOBODY)
+        assert s.reason == "1 of 2 patches applied; the rest went on in v2 (v2@x)"
+        assert (s.applied_patches, s.is_open, s.due) == ((1,), False, None)
+
+    def test_v1_applied_while_v2_was_out_is_applied(self) -> None:
+        """The maintainer took v1 after v2 was posted: v1 is applied, from its posting."""
+        v2 = SeriesEvent(at=day(3), kind=EventKind.NEW_REVISION, actor=AUTHOR, revision=2,
+                         ref="v2@x")
+        applied = SeriesEvent(at=day(5), kind=EventKind.APPLIED, actor=MAINT, ref="m1")
+        s = derive([posted(), v2, applied], day(6))
+        assert (s.state, s.applied_at) == (State.APPLIED, day(5))
+
+    def test_patches_applied_in_an_older_revision_are_applied_here(self) -> None:
+        """Carried applications mark patches applied without being this revision's
+        application: no activity, and no time to applied unless this revision finished."""
+        carried = SeriesEvent(at=T0, kind=EventKind.APPLIED, patches=(1,), carried=True,
+                              ref="v1@x", note="v1")
+        s = derive([posted(), carried], day(1))
+        assert (s.state, s.turn) == (State.PARTIALLY_APPLIED, Turn.MAINTAINER)
+        assert s.reason == "1 of 2 patches applied in v1; pending: 2"
+        assert s.timeline[-1].role is Role.SYSTEM
+        rest = SeriesEvent(at=day(4), kind=EventKind.COMMITTED, patches=(2,), ref="c2")
+        s = derive([posted(), carried, rest], day(5))
+        assert (s.state, s.applied_at) == (State.APPLIED, day(4))
+        everything = SeriesEvent(at=T0, kind=EventKind.APPLIED, patches=(1, 2), carried=True,
+                                 ref="v1@x", note="v1")
+        s = derive([posted(), everything], day(5))
+        assert (s.state, s.applied_at, s.last_activity) == (State.APPLIED, None, T0)
 
     def test_a_revision_in_the_same_history_restarts_review(self) -> None:
         """v2 posted after v1 was reviewed: reviewers' turn again, old acks dropped."""
@@ -315,11 +370,47 @@ class TestClockAndFlags:
         assert derive([posted()], day(40), patient).state is State.NEW
 
     def test_rfc_is_flagged_without_sla_and_never_stale(self) -> None:
-        """An RFC shows as rfc, with a turn but no due time, however old."""
-        s = derive([posted(rfc=True)], day(100))
+        """An RFC shows as rfc, with a turn but no due time, until it expires."""
+        s = derive([posted(rfc=True)], day(89))
         assert (s.state, s.turn, s.due, s.rfc) == (State.RFC, Turn.REVIEWER, None, True)
         s = derive([posted(rfc=True), reply(day(1), OTHER)], day(2))
         assert (s.state, s.turn) == (State.RFC, Turn.AUTHOR)
+
+    def test_no_activity_for_expire_after_expires(self) -> None:
+        """90 days without activity: expired, closed, nobody's turn; the timeline says when."""
+        s = derive([posted(), reply(day(2), OTHER)], day(95))
+        assert (s.state, s.turn, s.due, s.is_open) == (State.EXPIRED, Turn.NOBODY, None, False)
+        assert s.since == day(92)
+        assert s.reason == "no activity for 90 days: closed until new mail reopens it"
+        assert [t.state for t in s.timeline][-2:] == [State.STALE, State.EXPIRED]
+        assert derive([posted(rfc=True)], day(91)).state is State.EXPIRED
+
+    def test_new_mail_reopens_an_expired_series(self) -> None:
+        """Any human mail brings back the state it had; bot mail does not."""
+        events = [posted(), reply(day(2), OTHER)]
+        s = derive([*events, reply(day(100), "lkp@intel.com", bot=True)], day(101))
+        assert s.state is State.EXPIRED
+        s = derive([*events, reply(day(100), AUTHOR)], day(101))
+        assert (s.state, s.turn, s.since) == (State.UNDER_REVIEW, Turn.REVIEWER, day(100))
+        s = derive([*events, tag(day(100), REV)], day(101))
+        assert (s.state, s.turn) == (State.CHANGES_REQUESTED, Turn.AUTHOR)
+        assert s.reason.startswith(f"reopened by mail from {REV}")
+        s = derive([*events, override(day(100), OverrideAction.REOPEN)], day(101))
+        assert s.state is State.CHANGES_REQUESTED
+
+    def test_expiry_follows_the_policy_and_may_come_before_stale(self) -> None:
+        """`expire_after` no longer than `stale_after`: expired without going stale."""
+        quick = Policy(sla=Sla(stale_after=timedelta(days=30), expire_after=timedelta(days=20)))
+        s = derive([posted()], day(25), quick)
+        assert s.state is State.EXPIRED
+        assert State.STALE not in [t.state for t in s.timeline]
+
+    def test_closed_and_held_series_do_not_expire(self) -> None:
+        """Applied, superseded, deferred: nothing to expire."""
+        applied = SeriesEvent(at=day(1), kind=EventKind.APPLIED, actor=MAINT)
+        assert derive([posted(), applied], day(400)).state is State.APPLIED
+        assert derive([posted(), override(day(1), OverrideAction.DEFER)],
+                      day(400)).state is State.DEFERRED
 
     def test_future_events_are_ignored(self) -> None:
         """The state as of `now` ignores anything after it."""

@@ -130,7 +130,9 @@ def test_newer_revision_and_commits_are_added() -> None:
         (EventKind.POSTED, "c@x"), (EventKind.COMMITTED, "feedf00d"),
         (EventKind.NEW_REVISION, "v3@x")]
     status = derive_state(events, Policy(), T0 + timedelta(days=10))
-    assert (status.state, status.applied_patches) == (State.SUPERSEDED, (1,))
+    # Patch 1 stays applied; the rest went on in v3 (issue 7: an applied series stays so).
+    assert (status.state, status.applied_patches) == (State.PARTIALLY_APPLIED, (1,))
+    assert not status.is_open
 
 
 def test_merge_events_orders_stored_and_derived_events() -> None:

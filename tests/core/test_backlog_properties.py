@@ -41,6 +41,11 @@ event = st.one_of(
               st.sampled_from([EventKind.CLAIM, EventKind.RELEASE, EventKind.ASSIGN])),
     st.builds(lambda at: SeriesEvent(at=at, kind=EventKind.NEW_REVISION, revision=2, ref="v2"),
               times),
+    st.builds(lambda at, p: SeriesEvent(at=at, kind=EventKind.APPLIED, patches=p, carried=True,
+                                        ref="v0", note="v0"), times, patches),
+    st.builds(lambda at, who, p: SeriesEvent(at=at, kind=EventKind.APPLIED, actor=who,
+                                             patches=p, partial=not p),
+              times, st.sampled_from(PEOPLE), patches),
 )
 history = st.builds(
     lambda rfc, rest: [SeriesEvent(at=T0, kind=EventKind.POSTED, actor=AUTHOR, total=3,
@@ -78,7 +83,10 @@ def test_status_is_consistent_with_its_timeline_and_turn(events: list[SeriesEven
     ats = [t.at for t in s.timeline]
     assert ats == sorted(ats)
     assert (s.timeline[-1].state, s.timeline[-1].turn) == (s.state, s.turn)
-    assert (s.turn is Turn.NOBODY) == (s.state not in OPEN_STATES)
+    assert (s.turn is Turn.NOBODY) == (not s.is_open)
+    assert s.is_open <= (s.state in OPEN_STATES)
+    if s.state is State.PARTIALLY_APPLIED and not s.is_open:  # closed by a later revision
+        assert any(e.kind is EventKind.NEW_REVISION for e in events)
     if s.turn in (Turn.AUTHOR, Turn.NOBODY) or s.rfc:
         assert s.due is None
     if s.turn is Turn.AUTHOR:

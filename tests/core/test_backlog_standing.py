@@ -16,14 +16,17 @@ from reviewbot.core.backlog.turn import SeriesStatus
 from reviewbot.core.policy.model import Policy, Sla
 from tests.core.test_backlog_properties import AUTHOR, MAINT, T0, history
 
-POLICIES = [Policy(), Policy(sla=Sla(stale_after=timedelta(days=3)))]
+# The default (stale at 30 days, expired at 90), quick staleness, and expiry sooner than
+# staleness: every path through Replay.advance.
+POLICIES = [Policy(), Policy(sla=Sla(stale_after=timedelta(days=3))),
+            Policy(sla=Sla(stale_after=timedelta(days=20), expire_after=timedelta(days=10)))]
 
 
 def _without_timeline(s: SeriesStatus) -> SeriesStatus:
     return replace(s, timeline=())
 
 
-@settings(max_examples=400, deadline=None, derandomize=True)
+@settings(max_examples=600, deadline=None, derandomize=True)
 @given(history, st.integers(min_value=0, max_value=400 * 24), st.sampled_from(POLICIES))
 def test_status_at_equals_a_full_replay_for_any_later_now(
         events: list[SeriesEvent], hours_after: int, policy: Policy) -> None:

@@ -42,7 +42,7 @@ class TestValidation:
         text = "[sla]\nfirst_review = \"14d\"\n\n# comment\nstale = \"30d\"\n"
         assert issues_of(text, "p/rdma.toml") == [
             "p/rdma.toml:5: unknown key 'stale' in [sla] "
-            "(known: first_review, followup_review, apply, stale_after)"
+            "(known: first_review, followup_review, apply, stale_after, expire_after)"
         ]
 
     def test_same_key_in_another_table_does_not_confuse_the_line(self) -> None:

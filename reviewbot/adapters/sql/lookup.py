@@ -182,6 +182,12 @@ class SqlSeriesLookup:
                for mid, tree, branch, sha in rows]
         return sorted(out, key=lambda c: (c.patch_idx or 0))
 
+    def raw_messages(self, message_ids: Collection[str]) -> dict[MessageId, bytes]:
+        """Stored messages' raw bytes, byte for byte (kept by reference: read through the
+        RawReader; left out without one or when its epoch is gone)."""
+        with self.engine.connect() as conn:
+            return {MessageId(k): v for k, v in self._raws(conn, message_ids).items()}
+
     def _raws(self, conn: Connection, message_ids: Collection[str]) -> dict[str, bytes]:
         """Raw bytes of these messages: stored ones directly, referenced ones through
         the RawReader (left out without one)."""

@@ -18,8 +18,16 @@ from sqlalchemy.engine import Connection, Engine
 from reviewbot.adapters.sql import reads
 from reviewbot.adapters.sql.backlogtables import PersonAliasRow
 from reviewbot.adapters.sql.graph import chunks
+from reviewbot.adapters.sql.rows import get_meta
 from reviewbot.adapters.sql.seriescodec import decode_series, decode_standing
-from reviewbot.adapters.sql.seriestables import SeriesRow, SeriesSectionRow, SubsystemRow
+from reviewbot.adapters.sql.seriesstore import CONTEXT_KEY
+from reviewbot.adapters.sql.seriestables import (
+    SeriesRow,
+    SeriesSectionRow,
+    SubsystemRow,
+    from_micros,
+    micros,
+)
 from reviewbot.adapters.sql.tables import (
     CursorRow,
     DuplicateRow,
@@ -40,14 +48,16 @@ SUB: sa.Table = SubsystemRow.__table__  # type: ignore[attr-defined]
 ALIAS: sa.Table = PersonAliasRow.__table__  # type: ignore[attr-defined]
 
 _FIGURE_COLUMNS = (S.c.series_id, S.c.policy, S.c.ignored, S.c.state, S.c.can_open,
-                   S.c.superseded_by, S.c.posted_at, S.c.last_event_at, S.c.first_review_at,
-                   S.c.applied_at)
+                   S.c.superseded_by, S.c.posted_us, S.c.last_event_us, S.c.first_review_us,
+                   S.c.applied_us)
 
 
 def _figure(r: Any) -> SeriesFigure:
     return SeriesFigure(SeriesId(r.series_id), r.policy, r.ignored, r.state, r.can_open,
-                        r.superseded_by is not None, r.posted_at, r.last_event_at,
-                        r.first_review_at, r.applied_at)
+                        r.superseded_by is not None, from_micros(r.posted_us),
+                        from_micros(r.last_event_us),
+                        from_micros(r.first_review_us) if r.first_review_us is not None else None,
+                        from_micros(r.applied_us) if r.applied_us is not None else None)
 
 
 def clean_id(text: str) -> str:
@@ -59,6 +69,16 @@ class SqlBacklogReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # MAINTAINERS sections (name -> lists) as of a context stamp: they change only
+        # when the context does, and a query reading them all cost ~20 ms.
+        self._sections: tuple[str | None, dict[str, list[str]]] | None = None
+
+    def _section_lists(self, conn: Connection) -> dict[str, list[str]]:
+        stamp = get_meta(conn, CONTEXT_KEY)
+        if self._sections is None or self._sections[0] != stamp:
+            self._sections = (stamp, {name: json.loads(lists) for name, lists in conn.execute(
+                sa.select(SUB.c.name, SUB.c.lists).order_by(SUB.c.name))})
+        return self._sections[1]
 
     def find_series(self, message_id: str) -> SeriesId | None:
         with self.engine.connect() as conn:
@@ -76,11 +96,10 @@ class SqlBacklogReader:
         named: list[str] = []
         listing: list[str] = []
         with self.engine.connect() as conn:
-            for section, lists in conn.execute(sa.select(SUB.c.name, SUB.c.lists)
-                                               .order_by(SUB.c.name)):
+            for section, lists in self._section_lists(conn).items():
                 if section.casefold() == key:
                     named.append(section)
-                elif key in json.loads(lists):
+                elif key in lists:
                     listing.append(section)
         if named:
             return named[0], tuple(named)
@@ -90,10 +109,11 @@ class SqlBacklogReader:
 
     def series_figures(self, sections: Sequence[str] | None, posted_by: datetime, *,
                        open_only: bool = False) -> list[SeriesFigure]:
-        q = (sa.select(*_FIGURE_COLUMNS).where(S.c.posted_at <= posted_by)
-             .order_by(S.c.posted_at, S.c.series_id))
+        by = micros(posted_by)
+        q = (sa.select(*_FIGURE_COLUMNS).where(S.c.posted_us <= by)
+             .order_by(S.c.posted_us, S.c.series_id))
         if open_only:
-            q = q.where(sa.or_(S.c.can_open == sa.true(), S.c.last_event_at > posted_by))
+            q = q.where(sa.or_(S.c.can_open == sa.true(), S.c.last_event_us > by))
         if sections is not None:
             q = q.where(S.c.id.in_(sa.select(SEC.c.series).where(
                 SEC.c.section.in_(sorted(set(sections))))))

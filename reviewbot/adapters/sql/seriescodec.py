@@ -76,6 +76,7 @@ def encode_standing(s: Standing) -> str:
         "author": s.author, "total": s.total, "revision": s.revision, "rfc": s.rfc,
         "reviewed": list(s.reviewed), "applied": list(s.applied), "spoke": list(s.spoke),
         "assignees": list(s.assignees), "m": list(s.maintainers), "r": list(s.reviewers),
+        "sup": s.superseded, "naks": list(s.naks),
     }
     return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
 
@@ -98,4 +99,6 @@ def decode_standing(text: str) -> Standing:
         resume=(State(resume[0]), Turn(resume[1]), resume[2]) if resume else None,
         author=d["author"], total=d["total"], revision=d["revision"], rfc=d["rfc"],
         reviewed=tuple(d["reviewed"]), applied=tuple(d["applied"]), spoke=tuple(d["spoke"]),
-        assignees=tuple(d["assignees"]), maintainers=tuple(d["m"]), reviewers=tuple(d["r"]))
+        assignees=tuple(d["assignees"]), maintainers=tuple(d["m"]), reviewers=tuple(d["r"]),
+        # absent from standings stored before issue 7 (a context change recomputes them)
+        superseded=d.get("sup", False), naks=tuple(d.get("naks", ())))

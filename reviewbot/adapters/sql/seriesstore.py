@@ -31,6 +31,7 @@ from reviewbot.adapters.sql.seriestables import (
     SeriesRow,
     SeriesSectionRow,
     SubsystemRow,
+    micros,
 )
 from reviewbot.adapters.sql.tables import MessageRow
 from reviewbot.core.backlog.events import PatchCommit, SeriesEvent
@@ -280,10 +281,10 @@ def _series_row(rec: SeriesRecord, row_id: int, comp: int) -> dict[str, Any]:
         "ignored": rec.ignored,
         "state": st.state.value if st else "unknown", "turn": st.turn.value if st else "nobody",
         "can_open": st.can_be_open if st else False,
-        "posted_at": st.posted_at if st else s.date,
-        "last_event_at": st.last_event_at if st else s.date,
-        "first_review_at": st.first_review_at if st else None,
-        "applied_at": st.applied_at if st else None,
+        "posted_us": micros(st.posted_at if st else s.date),
+        "last_event_us": micros(st.last_event_at if st else s.date),
+        "first_review_us": micros(st.first_review_at) if st and st.first_review_at else None,
+        "applied_us": micros(st.applied_at) if st and st.applied_at else None,
         "standing": encode_standing(st) if st else None,
         "actors": " " + " ".join(rec.actors) + " ",
     }

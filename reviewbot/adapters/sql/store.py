@@ -327,6 +327,6 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=10000", "temp_store=MEMORY", "cache_size=-32000"):
+                   "busy_timeout=10000", "cache_size=-8000"):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()

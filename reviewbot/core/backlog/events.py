@@ -14,7 +14,14 @@ from datetime import datetime
 from enum import StrEnum
 
 from reviewbot.core.backlog.entitled import Appliers, applied_counts
-from reviewbot.core.model import Message, MessageId, MessageKind, Series, TrailerKind
+from reviewbot.core.model import (
+    Message,
+    MessageId,
+    MessageKind,
+    Series,
+    SeriesId,
+    TrailerKind,
+)
 
 
 class EventKind(StrEnum):
@@ -45,6 +52,11 @@ REVIEW_TRAILERS = frozenset(
 # Bots whose reports mean "the author must fix something" (NIPA treats kbuild this way).
 ERROR_BOTS = frozenset({"lkp@intel.com"})
 
+# Carried to a later revision: review. (A NAK of v1 is not held against v2: b4 carries
+# it into the commit, but whether v2 answers it is for people to say.)
+_CARRIED_TRAILERS = frozenset({TrailerKind.REVIEWED_BY, TrailerKind.ACKED_BY,
+                               TrailerKind.TESTED_BY})
+
 _ORDER = {kind: n for n, kind in enumerate(EventKind)}
 
 
@@ -64,10 +76,13 @@ class SeriesEvent:
     revision: int = 1  # POSTED / NEW_REVISION: the version number
     total: int = 1  # POSTED: patches in the series
     rfc: bool = False  # POSTED as RFC
-    carried: bool = False  # TRAILER in the posting itself (earlier revision, internal review)
+    # TRAILER in the posting itself (earlier revision, internal review) or carried from an
+    # older revision's reply by patch-id; APPLIED: the patch was applied in an older revision
+    carried: bool = False
     ack: bool = False  # REPLY that only thanks or approves (Message.ack_only): no objection
     ref: str = ""  # Message-ID, commit hash or newer series id, for the timeline
     note: str = ""  # branch, reason, qualifier
+    from_version: int = 0  # TRAILER carried from an older revision's reply: its version
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or (self.until is not None and self.until.tzinfo is None):
@@ -81,7 +96,7 @@ class SeriesEvent:
                 self.trailer.value if self.trailer else "", self.bot, self.failure,
                 self.partial, self.action.value if self.action else "",
                 self.until is not None, self.until or self.at, self.target, self.revision,
-                self.total, self.rfc, self.carried, self.ack, self.note)
+                self.total, self.rfc, self.carried, self.ack, self.note, self.from_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +157,86 @@ def history_events(
     matched = commit_matches(series, commits)
     return merge_events(events_from_series(series, members, newer=newer, commits=matched,
                                            appliers=appliers), actions)
+
+
+@dataclass(frozen=True, slots=True)
+class OlderRevision:
+    """An earlier revision of a series as carrying needs it: the series, its own history
+    (history_events, nothing carried into it) and the Message-IDs of its members."""
+
+    series: Series
+    events: tuple[SeriesEvent, ...]
+    members: frozenset[MessageId]
+
+
+def older_revisions(series: Series) -> tuple[SeriesId, ...]:
+    """The ids of the revisions before `series` in its chain (v1..vN-1), oldest first."""
+    if series.series_id not in series.revisions:
+        return ()
+    return series.revisions[: series.revisions.index(series.series_id)]
+
+
+def applied_times(series: Series, events: Iterable[SeriesEvent]) -> dict[int, datetime]:
+    """Patch index -> when it was first applied, as the replay counts it: "applied" mails
+    and commits after the posting; a "(subset)" that names no patch names none here;
+    applications carried from an even older revision are not this revision's."""
+    everything = tuple(range(1, series.total + 1))
+    out: dict[int, datetime] = {}
+    for e in events:
+        if e.kind not in (EventKind.APPLIED, EventKind.COMMITTED) or e.carried \
+                or e.at < series.date:
+            continue
+        if e.kind is EventKind.APPLIED and e.partial and not e.patches:
+            continue
+        for p in e.patches or everything:
+            if p not in out or e.at < out[p]:
+                out[p] = e.at
+    return out
+
+
+def carried_events(series: Series, members: Collection[MessageId],
+                   older: Iterable[OlderRevision]) -> list[SeriesEvent]:
+    """What older revisions hand on to `series`, as events:
+
+    - a patch whose patch-id equals a patch applied in an older revision is applied here
+      too (APPLIED, carried), when that revision applied it but not before this posting;
+    - review trailers given in replies to an identical older patch (assembly carried
+      them by patch-id: their `source` is no member of this series) count as review in
+      the posting, "carried from vN" (TRAILER, carried, from_version).
+    """
+    older = list(older)
+    applied: dict[str, tuple[datetime, OlderRevision]] = {}
+    version_of: dict[MessageId, int] = {}
+    for o in older:
+        version_of.update({m: o.series.version for m in o.members})
+        times = applied_times(o.series, o.events)
+        for p in o.series.patches:
+            at = times.get(p.index)
+            if p.patch_id and at is not None:
+                seen = applied.get(p.patch_id)
+                if seen is None or at < seen[0]:
+                    applied[p.patch_id] = (at, o)
+    mine = set(members)
+    out: list[SeriesEvent] = []
+    grouped: dict[tuple[datetime, SeriesId, int], list[int]] = {}
+    for p in series.patches:
+        hit = applied.get(p.patch_id or "")
+        if hit is not None:
+            at, o = hit
+            key = (max(at, series.date), o.series.series_id, o.series.version)
+            grouped.setdefault(key, []).append(p.index)
+        for t in p.trailers:
+            if t.source is None or t.source in mine or t.kind not in _CARRIED_TRAILERS \
+                    or not t.email:
+                continue
+            out.append(SeriesEvent(
+                at=series.date, kind=EventKind.TRAILER, actor=t.email.lower(),
+                patches=(p.index,), trailer=t.kind, ref=str(t.source),
+                note=t.qualifier or "", carried=True, from_version=version_of.get(t.source, 0)))
+    for (at, sid, version), patches in grouped.items():
+        out.append(SeriesEvent(at=at, kind=EventKind.APPLIED, patches=tuple(patches),
+                               carried=True, ref=str(sid), note=f"v{version}"))
+    return merge_events(out)
 
 
 def merge_events(*streams: Iterable[SeriesEvent]) -> list[SeriesEvent]:

@@ -11,9 +11,15 @@ A pure replay of SeriesEvents (domain.md §4, Gerrit's attention set):
   (cover-letter trailers count for every patch) -> the maintainer, "ready to apply".
 - applied, superseded, rejected (a maintainer's NAK or by hand), snoozed,
   deferred, archived -> nobody. Snoozes wake by themselves.
+- a later revision supersedes an open series; an applied one stays applied, a
+  partially applied one stays partially applied (closed: the rest went on in the
+  later revision). Patches an older revision had applied (same patch-id) are applied
+  in the later one too, and its reviews carried by patch-id count (events.carried_events).
 - other bot mail moves nothing; claims and assignments name who, not whose.
 - no human activity for `sla.stale_after` -> stale (turn unchanged). RFCs are
   flagged, never stale, and carry no due time.
+- no activity for `sla.expire_after` -> expired: closed, nobody's turn; any new human
+  mail (or a reopen) brings back what it was. RFCs expire too.
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ _LIVE = frozenset({
     State.NEW, State.UNDER_REVIEW, State.CHANGES_REQUESTED, State.REVIEWED,
     State.PARTIALLY_APPLIED,
 })
-_HELD = frozenset({State.SNOOZED, State.DEFERRED, State.ARCHIVED, State.REJECTED})
+_HELD = frozenset({State.SNOOZED, State.DEFERRED, State.ARCHIVED, State.REJECTED,
+                   State.EXPIRED})
+# Events that are someone's activity on the list: they reopen an expired series.
+_ACTIVITY = frozenset({EventKind.REPLY, EventKind.TRAILER})
 
 
 @dataclass
@@ -69,10 +78,12 @@ class Replay:
     assignees: list[str] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     last_event_at: datetime | None = None
+    superseded: bool = False  # a later revision was posted
+    naks: set[str] = field(default_factory=set)  # NAKed this revision, no review since
 
 
     def role(self, e: SeriesEvent) -> Role:
-        if e.kind in (EventKind.COMMITTED,):
+        if e.kind is EventKind.COMMITTED or (e.kind is EventKind.APPLIED and e.carried):
             return Role.SYSTEM
         if e.bot:
             return Role.BOT
@@ -87,11 +98,16 @@ class Replay:
     def set(self, at: datetime, state: State, turn: Turn, reason: str) -> None:
         if (state, turn) != (self.state, self.turn) or self.since is None:
             self.since = at
-        if state not in _LIVE:
+        if state not in _LIVE or self.superseded:
             self.stale = False  # only an open series is stale
         if state not in _HELD:
             self.resume, self.snooze_until = None, None  # a fact (applied, v2) ended the hold
         self.state, self.turn, self.reason = state, turn, reason
+
+    @property
+    def live(self) -> bool:
+        """Whether mail can still move it and time make it stale or expire it."""
+        return self.state in _LIVE and not self.superseded
 
     def touch(self, at: datetime) -> None:
         self.last_activity = at
@@ -110,7 +126,7 @@ class Replay:
     def visible(self) -> State:
         if self.stale:
             return State.STALE
-        if self.rfc and self.state in _LIVE:
+        if self.rfc and self.live:
             return State.RFC
         return self.state
 
@@ -139,19 +155,27 @@ class Replay:
 
 
     def advance(self, to: datetime) -> None:
-        """Let time pass up to `to`: snoozes end, quiet series go stale."""
+        """Let time pass up to `to`: snoozes end, quiet series go stale, then expire."""
         at = self.snooze_until
         if at is not None and self.state is State.SNOOZED and at <= to:
             at = max(at, self.since or at)  # a snooze "until" the past ends at once
             self.release_hold(at, f"snooze ended {at:%Y-%m-%d}")
             self.record(at, None, Role.SYSTEM)
-        if self.stale or self.rfc or self.state not in _LIVE or self.last_activity is None:
+        if not self.live or self.last_activity is None:
             return
         assert self.since is not None
-        stale_at = max(self.last_activity, self.since) + self.policy.sla.stale_after
-        if stale_at <= to:
+        quiet_since = max(self.last_activity, self.since)
+        sla = self.policy.sla
+        expire_at = quiet_since + sla.expire_after
+        stale_at = quiet_since + sla.stale_after
+        if not (self.stale or self.rfc) and stale_at <= to and stale_at < expire_at:
             self.stale = True
             self.record(stale_at, None, Role.SYSTEM)
+        if expire_at <= to:
+            self.hold(expire_at, State.EXPIRED,
+                      f"no activity for {human_duration(sla.expire_after)}: closed until "
+                      "new mail reopens it")
+            self.record(expire_at, None, Role.SYSTEM)
 
 
     def apply(self, e: SeriesEvent) -> None:
@@ -168,6 +192,8 @@ class Replay:
             EventKind.RELEASE: self.on_people,
             EventKind.ASSIGN: self.on_people,
         }[e.kind]
+        if self.state is State.EXPIRED and e.kind in _ACTIVITY and role is not Role.BOT:
+            self.release_hold(e.at, f"reopened by mail from {e.actor}")
         handler(e, role)
         self.record(e.at, e, role)
 
@@ -184,19 +210,20 @@ class Replay:
             self.spoke.clear()
             self.objections.clear()
             self.applied.clear()
+            self.naks.clear()
             self.set(e.at, State.UNDER_REVIEW, Turn.REVIEWER,
                      f"v{e.revision} posted; waiting for reviewers")
         self.touch(e.at)
 
     def on_reply(self, e: SeriesEvent, role: Role) -> None:
         if role is Role.BOT:
-            if e.failure and self.state in _LIVE:
+            if e.failure and self.live:
                 self.objections.add(e.actor)
                 self.set(e.at, State.CHANGES_REQUESTED, Turn.AUTHOR,
                          f"{e.actor} reported a failure; waiting for the author")
             return  # bot mail is not activity
         self.touch(e.at)
-        if self.state not in _LIVE:
+        if not self.live:
             return
         if role is Role.AUTHOR:
             if self.state is State.CHANGES_REQUESTED:
@@ -217,7 +244,8 @@ class Replay:
         if role is Role.AUTHOR or role is Role.BOT:
             return  # self-acks and robots' tags never count
         if e.trailer is TrailerKind.TESTED_BY:
-            self.touch(e.at)
+            if not e.carried:
+                self.touch(e.at)
             return  # tracked separately; never review
         if not e.carried:
             # A tag carried in the posting counts as review, but nobody responded on the list.
@@ -225,13 +253,15 @@ class Replay:
             self.first_review_at = self.first_review_at or e.at
             self.spoke.add(e.actor)
         if e.trailer is TrailerKind.NACKED_BY:
+            self.naks.add(e.actor)
             if role is Role.MAINTAINER:
                 self.hold(e.at, State.REJECTED, f"NAKed by maintainer {e.actor}")
-            elif self.state in _LIVE:
+            elif self.live:
                 self.objections.add(e.actor)
                 self.set(e.at, State.CHANGES_REQUESTED, Turn.AUTHOR,
                          f"NAKed by {e.actor}; waiting for the author")
             return
+        self.naks.discard(e.actor)  # a review tag from a NAKer withdraws the NAK
         for p in e.patches or (0,):
             self.acks.setdefault(p, set()).add(e.actor)
         if self.state is State.CHANGES_REQUESTED and e.actor in self.objections:
@@ -244,30 +274,52 @@ class Replay:
             self.check_ready(e.at)
 
     def on_new_revision(self, e: SeriesEvent, role: Role) -> None:
-        self.set(e.at, State.SUPERSEDED, Turn.NOBODY, f"superseded by v{e.revision} ({e.ref})")
+        self.superseded = True
+        if self.state is State.APPLIED:
+            self.set(e.at, State.APPLIED, Turn.NOBODY,
+                     f"{self.reason}; v{e.revision} posted later ({e.ref})")
+        elif self.applied or self.state is State.PARTIALLY_APPLIED:
+            self.set(e.at, State.PARTIALLY_APPLIED, Turn.NOBODY,
+                     f"{self.applied_part()}; the rest went on in v{e.revision} ({e.ref})")
+        else:
+            self.set(e.at, State.SUPERSEDED, Turn.NOBODY,
+                     f"superseded by v{e.revision} ({e.ref})")
         self.touch(e.at)
+
+    def applied_part(self) -> str:
+        if not self.applied:
+            return "partly applied"
+        return f"{len(self.applied)} of {self.total} patches applied"
 
     def on_applied(self, e: SeriesEvent, role: Role) -> None:
         everything = range(1, self.total + 1)
-        where = f" to {e.note}" if e.note else ""
+        where = f" in {e.note}" if e.carried else f" to {e.note}" if e.note else ""
+        # The rest of a superseded revision went on in the later one: nobody owes it here.
+        owed = Turn.NOBODY if self.superseded else Turn.MAINTAINER
+        later = "; the rest went on in a later revision" if self.superseded else ""
         if e.kind is EventKind.APPLIED and e.partial and not e.patches:
             # "(subset)" without saying which: the maintainer still owes the rest.
-            self.set(e.at, State.PARTIALLY_APPLIED, Turn.MAINTAINER,
-                     f"partly applied{where} by {e.actor}; the rest is pending")
+            self.set(e.at, State.PARTIALLY_APPLIED, owed,
+                     f"partly applied{where} by {e.actor}"
+                     + (later or "; the rest is pending"))
             self.touch(e.at)
             return
         self.applied.update(e.patches or everything)
-        self.touch(e.at)
+        if not e.carried:
+            self.touch(e.at)  # an older revision's application is not activity here
         missing = [p for p in everything if p not in self.applied]
         if not missing:
-            self.applied_at = self.applied_at or e.at
+            if not e.carried:
+                # Time to applied counts for the revision that was applied.
+                self.applied_at = self.applied_at or e.at
             how = "committed" if e.kind is EventKind.COMMITTED else "applied"
             self.set(e.at, State.APPLIED, Turn.NOBODY, f"{how}{where} ({e.ref})")
         else:
             done = self.total - len(missing)
-            self.set(e.at, State.PARTIALLY_APPLIED, Turn.MAINTAINER,
+            self.set(e.at, State.PARTIALLY_APPLIED, owed,
                      f"{done} of {self.total} patches applied{where}; "
-                     f"pending: {', '.join(map(str, missing))}")
+                     + (later.removeprefix("; ") if later else
+                        f"pending: {', '.join(map(str, missing))}"))
 
     def on_override(self, e: SeriesEvent, role: Role) -> None:
         action = e.action
@@ -396,6 +448,7 @@ def finish(r: Replay, now: datetime) -> SeriesStatus:
         revision=r.revision,
         rfc=r.rfc,
         timeline=tuple(r.timeline),
+        naks=tuple(sorted(r.naks)),
     )
 
 

@@ -52,11 +52,14 @@ class Standing:
     assignees: tuple[str, ...]
     maintainers: tuple[str, ...]  # canonical addresses of the taker's M:
     reviewers: tuple[str, ...]  # ... and R:
+    superseded: bool = False  # a later revision was posted: never open again
+    naks: tuple[str, ...] = ()  # who NAKed this revision and did not review it since
 
     @property
     def can_be_open(self) -> bool:
-        """Whether some `now` after the last event shows the series open."""
-        return self.state in _CAN_OPEN
+        """Whether some `now` after the last event shows the series open. (Time only
+        closes: an open series goes stale, then expires; only an event reopens it.)"""
+        return self.state in _CAN_OPEN and not self.superseded
 
 
 def standing(r: Replay) -> Standing:
@@ -72,7 +75,8 @@ def standing(r: Replay) -> Standing:
         revision=r.revision, rfc=r.rfc, reviewed=tuple(r.reviewed()),
         applied=tuple(sorted(r.applied)), spoke=tuple(sorted(r.spoke)),
         assignees=tuple(r.assignees), maintainers=tuple(sorted(r.maintainers)),
-        reviewers=tuple(sorted(r.reviewers)))
+        reviewers=tuple(sorted(r.reviewers)), superseded=r.superseded,
+        naks=tuple(sorted(r.naks)))
 
 
 def resume(s: Standing, policy: Policy) -> Replay:
@@ -82,11 +86,12 @@ def resume(s: Standing, policy: Policy) -> Replay:
                reason=s.reason, since=s.since, posted_at=s.posted_at,
                last_activity=s.last_activity, first_review_at=s.first_review_at,
                applied_at=s.applied_at, stale=s.stale, snooze_until=s.snooze_until,
-               resume=s.resume, last_event_at=s.last_event_at)
+               resume=s.resume, last_event_at=s.last_event_at, superseded=s.superseded)
     r.acks = {p: {""} for p in s.reviewed}  # reviewed() needs only which patches
     r.applied = set(s.applied)
     r.spoke = set(s.spoke)
     r.assignees = list(s.assignees)
+    r.naks = set(s.naks)
     return r
 
 

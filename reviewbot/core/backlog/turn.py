@@ -26,6 +26,7 @@ class State(StrEnum):
     ARCHIVED = "archived"
     RFC = "rfc"  # not for merging: tracked, no SLA
     STALE = "stale"  # open, but no human activity for the policy's stale_after
+    EXPIRED = "expired"  # no activity for the policy's expire_after: closed until new mail
 
 
 OPEN_STATES = frozenset({
@@ -80,10 +81,13 @@ class SeriesStatus:
     revision: int
     rfc: bool
     timeline: tuple[TimelineEntry, ...]
+    naks: tuple[str, ...] = ()  # who NAKed this revision and did not review it since
 
     @property
     def is_open(self) -> bool:
-        return self.state in OPEN_STATES
+        # A partially applied revision whose rest went on in a later one is nobody's turn:
+        # closed, though its state still says what was applied.
+        return self.state in OPEN_STATES and self.turn is not Turn.NOBODY
 
     def overdue(self, now: datetime) -> bool:
         return self.due is not None and now >= self.due
@@ -103,10 +107,16 @@ def describe_event(e: SeriesEvent | None) -> str:
         return f"{what} from {e.actor}{where}"
     if kind == "trailer":
         label = e.trailer.value if e.trailer else "trailer"
-        carried = " (in the posting)" if e.carried else ""
+        carried = ""
+        if e.from_version:
+            carried = f" (carried from v{e.from_version})"
+        elif e.carried:
+            carried = " (in the posting)"
         return f"{label} from {e.actor}{where or ' on the series'}{carried}"
     if kind == "new_revision":
         return f"v{e.revision} posted ({e.ref})"
+    if kind == "applied" and e.carried:
+        return f"applied in {e.note} <{e.ref}>{where}"
     if kind == "applied":
         return f"{'partly ' if e.partial else ''}applied mail from {e.actor}"
     if kind == "committed":

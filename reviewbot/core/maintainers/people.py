@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
+from functools import lru_cache
 
 from reviewbot.core.model import Message
 
@@ -32,8 +33,10 @@ def mailmap_aliases(addresses: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def name_key(name: str) -> str | None:
     """The comparable form of a full name, or None when it does not say who someone is."""
+    # Cached: every refresh keys the same few thousand MAINTAINERS names again.
     # Initials stay in the key ("Gustavo A. R. Silva" is not "Gustavo Silva"), but two
     # real words are needed before a name says who someone is.
     words = _WORD.findall(name.casefold())

@@ -52,6 +52,7 @@ class Sla:
     followup_review: timedelta = timedelta(days=7)  # author answered / new revision -> reviewers
     apply: timedelta = timedelta(days=14)  # ready to apply -> applied
     stale_after: timedelta = timedelta(days=30)  # no human activity at all
+    expire_after: timedelta = timedelta(days=90)  # no activity: closed ("expired") until mail
 
 
 @dataclass(frozen=True, slots=True)
