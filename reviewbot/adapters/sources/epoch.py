@@ -278,8 +278,9 @@ def _check_epoch(git_dir: Path, tip: str) -> None:
     """An ordinary repository would "succeed" with nothing read: every public-inbox v2
     commit's tree holds the message as `m` (or a removed one as `d`)."""
     names = _git(git_dir, "ls-tree", "--name-only", tip).stdout.decode(errors="replace").split()
-    if not {"m", "d"} & set(names):
-        holds = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "") if names else "nothing"
+    # An empty tree is a removal that left nothing behind (a hand-edited archive).
+    if names and not {"m", "d"} & set(names):
+        holds = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
         raise EpochError(f"{git_dir} is a git repository but not a public-inbox epoch (its "
                          f"newest commit holds {holds}, not the message file `m`): give an "
                          "epoch (git/N.git of a public-inbox v2 inbox) or the inbox directory")
