@@ -8,7 +8,7 @@ SHARED   ?= $(abspath ..)/shared
 CORPUS   := $(SHARED)/corpus/linux-rdma-2025.git
 DB       ?= sqlite:///reviewbot.db
 
-.PHONY: run test venv system lint bench
+.PHONY: run test venv system lint bench wheel installed smoke
 
 $(BIN)/reviewbot: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,8 +46,29 @@ run: venv
 	  $(BIN)/reviewbot --db $(DB) queue --subsystem 'INFINIBAND SUBSYSTEM' | head -n 60; \
 	fi
 
-test: system venv
+# The wheel, installed into a fresh venv as a user would (not editable), then a smoke
+# test from an unrelated directory; tests/test_installed*.py run against this copy.
+DIST      := build/dist
+INSTALLED := build/installed
+wheel: venv
+	rm -rf $(DIST)
+	$(BIN)/pip wheel -q --no-deps -w $(DIST) .
+
+installed: wheel
+	rm -rf $(INSTALLED)
+	$(PY) -m venv $(INSTALLED)
+	$(INSTALLED)/bin/pip install -q --disable-pip-version-check $(DIST)/reviewbot-*.whl
+	$(MAKE) --no-print-directory smoke
+
+smoke:
+	@tmp=$$(mktemp -d) && cd $$tmp && export HOME=$$tmp PATH=$(abspath $(INSTALLED))/bin:$$PATH \
+	  && reviewbot --version && reviewbot policy check >/dev/null && reviewbot db upgrade \
+	  && reviewbot health && test -f $$tmp/.local/state/reviewbot/reviewbot.db \
+	  && test -z "$$(ls $$tmp)" && rm -rf $$tmp && echo "smoke test of the installed wheel: OK"
+
+test: system venv installed
 	REVIEWBOT_TEST_PG_URL="$${REVIEWBOT_TEST_PG_URL:-$$(tail -n 1 .ci/.pg-url)}" \
+	REVIEWBOT_INSTALLED=$(abspath $(INSTALLED))/bin/reviewbot \
 	  $(BIN)/pytest -q -p no:cacheprovider
 
 lint: venv

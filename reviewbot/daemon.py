@@ -9,6 +9,13 @@ cursor together.
 Watched trees (applied detection) have their own loops and intervals, under
 per-tree locks ("tree:<source>"). A one-shot round polls the sources first,
 then the trees, so commits are matched against the mail just ingested.
+
+Every poll logs one INFO line (source, new mails, series touched, duration), or
+one ERROR line naming the source. SIGHUP reloads the settings, policies and
+MAINTAINERS (`reloader`): a bad edit is logged and the running set stays. Polls
+run in daemon threads, so SIGTERM is honoured within `stop_timeout` seconds even
+when a git or HTTP call is still waiting: the unfinished batch is simply not
+committed, and is read again next time.
 """
 
 from __future__ import annotations
@@ -20,14 +27,16 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from reviewbot.adapters.kernel.policy_files import PolicyStore, ReloadResult
 from reviewbot.adapters.system.systemd import Notifier
+from reviewbot.config import DEFAULT_STOP_TIMEOUT
+from reviewbot.core.policy.model import PolicySet
 from reviewbot.ports import Batch, PollLog, Source, SourceLocks, Store, Tree, TreeStore
 from reviewbot.service.ingest import IngestReport, ingest
 from reviewbot.service.parsing import ParsePool
@@ -35,6 +44,7 @@ from reviewbot.service.refresh import RefreshReport
 from reviewbot.service.trees import TreeReport, poll_tree
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,30 @@ class PollResult:
     tree_report: TreeReport | None = None
     skipped: str | None = None  # why nothing ran (lock held elsewhere)
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Reload:
+    """What a SIGHUP built from the edited files, swapped in only when all of it is good."""
+
+    pollers: Sequence[Poller]
+    tree_pollers: Sequence[TreePoller]
+    policies: PolicyStore | None
+    apply: Callable[[], None]  # swaps the new settings and backlog context into the app
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+
+
+def poll_line(key: str, r: IngestReport, seconds: float) -> str:
+    """The INFO line of one source poll."""
+    return (f"poll {key}: {r.new} new mails ({r.messages} read, {r.duplicates} duplicates, "
+            f"{r.quarantined} quarantined, {r.deleted} deleted), "
+            f"{r.series or 0} series touched in {seconds:.1f} s")
+
+
+def tree_line(key: str, r: TreeReport, seconds: float) -> str:
+    """The INFO line of one tree poll."""
+    return (f"poll {key}: {r.commits} new commits, {r.matched} matched ({r.added} new), "
+            f"{r.dropped} dropped in {seconds:.1f} s")
 
 
 class _Stoppable:
@@ -104,19 +138,52 @@ class Daemon:
     policy_check_interval: float = 60.0
     # loops run beside the pollers until stop (the mail loops: service.schedule.MailLoops.run)
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
-    poll_log: PollLog | None = None  # each source poll's outcome, for health and metrics
+    # each poll's outcome and every stored batch, for health and metrics (adapters/sql/polllog)
+    poll_log: PollLog | None = None
     http: AbstractAsyncContextManager[object] | None = None  # started before READY=1
+    # SIGHUP: rebuild from the files (raises with the reason to keep the running set)
+    reloader: Callable[[], Reload] | None = None
+    on_policies: Callable[[PolicySet], None] | None = None  # a policy edit was accepted
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
     results: list[PollResult] = field(default_factory=list)  # newest last, bounded
+    abandoned: int = 0  # polls still running when the daemon stopped (see serve())
     _stop_async: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_thread: threading.Event = field(default_factory=threading.Event)
     _first_round: set[int] = field(default_factory=set)  # source pollers that polled once
     _mail_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _refreshing: threading.Lock = field(default_factory=threading.Lock)
+    _reload_asked: asyncio.Event = field(default_factory=asyncio.Event)
+    _generation: asyncio.Event = field(default_factory=asyncio.Event)  # set: loops end
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _inflight: set[asyncio.Future[Any]] = field(default_factory=set)
 
     def stop(self) -> None:
         """Ask every loop to finish its current batch and return."""
         self._stop_thread.set()
         self._stop_async.set()
+
+    def request_reload(self) -> None:
+        """What SIGHUP does: the serving loop reloads at its next turn."""
+        self._reload_asked.set()
+
+    def _mark(self, key: str, list_name: str, error: str | None = None, *,
+              ended: bool = True) -> None:
+        """Record a poll's end (or, not `ended`, a stored batch); a failure to record is
+        no poll error."""
+        if self.poll_log is None:
+            return
+        try:
+            if ended:
+                self.poll_log.record(key, list_name, datetime.now(UTC), error)
+            else:
+                self.poll_log.progress(key, list_name, datetime.now(UTC))
+        except Exception as exc:  # the log is for reporting: never fatal
+            log.warning("%s: could not record the poll: %s", key, exc)
+
+    def _failed(self, result: PollResult, exc: Exception, what: str) -> None:
+        result.error = f"{type(exc).__name__}: {exc}"
+        log.error("%s %s failed: %s", what, result.key, result.error)
+        log.debug("%s %s: traceback", what, result.key, exc_info=True)
 
     def poll_once(self, poller: Poller) -> PollResult:
         """One poll of one source: lock, ingest to the end (or until stopped), unlock."""
@@ -124,25 +191,22 @@ class Daemon:
         result = PollResult(poller.list_name, key)
         if not self.locks.try_acquire(key):
             result.skipped = "another reviewbot holds this source's lock"
-            log.info("%s: skipped, %s", key, result.skipped)
+            log.info("poll %s: skipped, %s", key, result.skipped)
             return result
         started = time.monotonic()
         try:
             source = _Stoppable(poller.source, self._stop_thread)
             result.report = ingest(source, self.store, list_name=poller.list_name,
                                    refresher=self.refresh if self.refresher else None,
-                                   pool=self.pool)
-            log.info("%s: %s", key, result.report.summary(time.monotonic() - started))
+                                   pool=self.pool,
+                                   progress=lambda _: self._mark(key, poller.list_name,
+                                                                 ended=False))
+            log.info("%s", poll_line(key, result.report, time.monotonic() - started))
         except Exception as exc:  # one bad poll must never kill the daemon
-            result.error = f"{type(exc).__name__}: {exc}"
-            log.exception("%s: poll failed", key)
+            self._failed(result, exc, "poll")
         finally:
             self.locks.release(key)
-        if self.poll_log is not None:
-            try:
-                self.poll_log.record(key, poller.list_name, datetime.now(UTC), result.error)
-            except Exception as exc:  # the log is for reporting: never fatal
-                log.warning("%s: recording the poll failed: %s", key, exc)
+        self._mark(key, poller.list_name, result.error)
         self.results.append(result)
         del self.results[:-100]
         return result
@@ -161,93 +225,200 @@ class Daemon:
             raise RuntimeError("Daemon.trees is needed to poll trees")
         if not self.locks.try_acquire(key):
             result.skipped = "another reviewbot holds this tree's lock"
-            log.info("%s: skipped, %s", key, result.skipped)
+            log.info("poll %s: skipped, %s", key, result.skipped)
             return result
+        started = time.monotonic()
         try:
             result.tree_report = poll_tree(poller.tree, self.trees, datetime.now(UTC))
             if self.refresher is not None and result.tree_report.added:
                 self.refresh()
+            log.info("%s", tree_line(key, result.tree_report, time.monotonic() - started))
         except Exception as exc:  # one bad tree must never kill the daemon
-            result.error = f"{type(exc).__name__}: {exc}"
-            log.exception("%s: tree poll failed", key)
+            self._failed(result, exc, "tree poll")
         finally:
             self.locks.release(key)
+        self._mark(key, "", result.error)
         self.results.append(result)
         del self.results[:-100]
         return result
 
+    def _in_thread(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run `fn` in a daemon thread: unlike asyncio.to_thread's workers, a thread still
+        waiting on git or the network does not keep the process alive after SIGTERM."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+
+        def settle(value: Any, exc: BaseException | None) -> None:
+            if not fut.done():
+                fut.set_exception(exc) if exc is not None else fut.set_result(value)
+
+        def work() -> None:
+            try:
+                value, exc = fn(*args), None
+            except BaseException as err:  # handed to the awaiting task
+                value, exc = None, err
+            with contextlib.suppress(RuntimeError):  # the loop is gone: we are exiting
+                loop.call_soon_threadsafe(settle, value, exc)
+
+        threading.Thread(target=work, name=f"reviewbot-{fn.__name__}", daemon=True).start()
+        self._inflight.add(fut)
+        fut.add_done_callback(self._inflight.discard)
+        return fut
+
     async def run_once(self) -> list[PollResult]:
         """Poll every source once, concurrently, then every tree; return what happened."""
         results = list(await asyncio.gather(
-            *(asyncio.to_thread(self.poll_once, p) for p in self.pollers)))
+            *(self._in_thread(self.poll_once, p) for p in self.pollers)))
         if not self._stop_thread.is_set():
             results.extend(await asyncio.gather(
-                *(asyncio.to_thread(self.poll_tree_once, t) for t in self.tree_pollers)))
+                *(self._in_thread(self.poll_tree_once, t) for t in self.tree_pollers)))
         return results
 
     async def run(self, *, once: bool = False) -> int:
         """Serve until stop() (SIGTERM/SIGINT); with `once`, one round and return."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        handlers: list[tuple[signal.Signals, Callable[[], None]]] = [
+            (signal.SIGTERM, lambda: self._on_signal(signal.SIGTERM)),
+            (signal.SIGINT, lambda: self._on_signal(signal.SIGINT)),
+            (signal.SIGHUP, self.request_reload)]
+        for sig, handler in handlers:
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
+                loop.add_signal_handler(sig, handler)
+        helpers: list[asyncio.Task[None]] = []
+        background: list[asyncio.Task[None]] = []
         try:
             if once:
-                results = await self.run_once()
-                return 1 if any(r.error for r in results) else 0
-            async with self.http or contextlib.nullcontext(), asyncio.TaskGroup() as tg:
+                results = await self._bounded(self.run_once())
+                return 1 if results is None or any(r.error for r in results) else 0
+            async with self.http or contextlib.nullcontext():  # bound before READY=1
                 self.notifier.notify("READY=1\nSTATUS=polling")
-                for poller in self.pollers:
-                    tg.create_task(self._loop(poller))
-                for tree_poller in self.tree_pollers:
-                    tg.create_task(self._tree_loop(tree_poller))
                 if self.policies is not None:
-                    tg.create_task(self._policy_loop(self.policy_check_interval))
-                for task in self.background:
-                    tg.create_task(task(self._stop_async))
+                    helpers.append(asyncio.create_task(
+                        self._policy_loop(self.policy_check_interval)))
                 if self.notifier.watchdog_interval:
-                    tg.create_task(self._watchdog(self.notifier.watchdog_interval))
+                    helpers.append(asyncio.create_task(
+                        self._watchdog(self.notifier.watchdog_interval)))
+                # the mail loops end on stop, after the mail they are sending
+                background += [asyncio.create_task(task(self._stop_async))
+                              for task in self.background]
+                self._start_loops()
+                while not self._stop_async.is_set():
+                    await _first(self._stop_async.wait(), self._reload_asked.wait())
+                    if self._reload_asked.is_set() and not self._stop_async.is_set():
+                        self._reload_asked.clear()
+                        await self._reload()
+                await self._bounded(asyncio.gather(*self._tasks.values(), *background,
+                                                   return_exceptions=True))
             return 0
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for task in (*helpers, *self._tasks.values(), *background):
+                task.cancel()
+            for sig, _ in handlers:
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
             if self.pool is not None:
                 self.pool.close()
+
+    async def _bounded(self, work: Awaitable[T]) -> T | None:
+        """`work`, but once stopping, no longer than stop_timeout for polls still running."""
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            await _first(task, self._stop_async.wait())
+            if self._stop_async.is_set() and not task.done():
+                _, pending = await asyncio.wait({task}, timeout=self.stop_timeout)
+                if pending:
+                    self.abandoned = len(self._inflight)
+                    log.warning("stopping without %d poll(s) still running after %.0f s: "
+                                "their unfinished batch is read again next time",
+                                self.abandoned, self.stop_timeout)
+                    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+                    task.cancel()
+                    return None
+        return task.result()
+
+    def _start_loops(self) -> None:
+        """One loop per source and per tree; a reload's new loop for a source starts only
+        after the old one for it finished its poll (one poll per source at a time)."""
+        self._generation = asyncio.Event()
+        for poller in self.pollers:
+            self._spawn(poller.source.key, self._loop, poller)
+        for tree_poller in self.tree_pollers:
+            self._spawn(tree_poller.key, self._tree_loop, tree_poller)
+        if not self.pollers and not self.tree_pollers:
+            log.warning("no sources or trees configured: idle until a reload (SIGHUP) "
+                        "brings some")
+
+    def _spawn(self, key: str, loop_fn: Callable[[Any, asyncio.Event], Awaitable[None]],
+               poller: Any) -> None:
+        previous, generation = self._tasks.get(key), self._generation
+
+        async def after_previous() -> None:
+            if previous is not None:
+                await asyncio.wait({previous})
+            await loop_fn(poller, generation)
+
+        self._tasks[key] = asyncio.create_task(after_previous())
+
+    async def _reload(self) -> None:
+        if self.reloader is None:
+            log.info("SIGHUP: nothing to reload")
+            return
+        self.notifier.notify(f"RELOADING=1\nSTATUS=reloading\n"
+                             f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        log.info("SIGHUP: reloading settings, policies and MAINTAINERS")
+        try:
+            new = await asyncio.to_thread(self.reloader)
+        except Exception as exc:
+            log.error("reload failed, still running the previous settings: %s", exc)
+        else:
+            self._generation.set()  # the old loops end after their current poll
+            self.pollers, self.tree_pollers = new.pollers, new.tree_pollers
+            self.policies, self.stop_timeout = new.policies, new.stop_timeout
+            new.apply()
+            self._tasks = {k: t for k, t in self._tasks.items() if not t.done()}
+            self._start_loops()
+            log.info("reloaded: %d sources, %d trees", len(self.pollers), len(self.tree_pollers))
+        self.notifier.notify("READY=1\nSTATUS=polling")
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("%s: finishing the current batch and stopping", sig.name)
         self.notifier.notify("STOPPING=1")
         self.stop()
 
-    async def _loop(self, poller: Poller) -> None:
-        while not self._stop_async.is_set():
-            await asyncio.to_thread(self.poll_once, poller)
+    async def _sleep(self, seconds: float, generation: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first(self._stop_async.wait(), generation.wait()), seconds)
+
+    def _running(self, generation: asyncio.Event) -> bool:
+        return not (self._stop_async.is_set() or generation.is_set())
+
+    async def _loop(self, poller: Poller, generation: asyncio.Event) -> None:
+        while self._running(generation):
+            await self._in_thread(self.poll_once, poller)
             self._first_round.add(id(poller))
             if len(self._first_round) >= len(self.pollers):
                 self._mail_ready.set()
-            delay = poller.interval * (1 + poller.jitter * self.sleep_random())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_async.wait(), delay)
+            await self._sleep(poller.interval * (1 + poller.jitter * self.sleep_random()),
+                              generation)
 
-    async def _tree_loop(self, poller: TreePoller) -> None:
+    async def _tree_loop(self, poller: TreePoller, generation: asyncio.Event) -> None:
         # Commits are matched against stored mail: let every list catch up once
         # first, or a fresh install would find the commits before the postings.
         if self.pollers:
-            stop = asyncio.ensure_future(self._stop_async.wait())
-            ready = asyncio.ensure_future(self._mail_ready.wait())
-            await asyncio.wait({stop, ready}, return_when=asyncio.FIRST_COMPLETED)
-            for f in (stop, ready):
-                f.cancel()
-        while not self._stop_async.is_set():
-            await asyncio.to_thread(self.poll_tree_once, poller)
-            delay = poller.interval * (1 + poller.jitter * self.sleep_random())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_async.wait(), delay)
+            await _first(self._stop_async.wait(), self._mail_ready.wait(), generation.wait())
+        while self._running(generation):
+            await self._in_thread(self.poll_tree_once, poller)
+            await self._sleep(poller.interval * (1 + poller.jitter * self.sleep_random()),
+                              generation)
 
     def reload_policies(self) -> ReloadResult | None:
         """Pick up edited policy files; a bad edit keeps the last good set (and logs why)."""
-        return self.policies.reload_if_changed() if self.policies is not None else None
+        if self.policies is None:
+            return None
+        result = self.policies.reload_if_changed()
+        if result.applied and self.on_policies is not None:
+            self.on_policies(self.policies.current)
+        return result
 
     async def _policy_loop(self, every: float) -> None:
         while not self._stop_async.is_set():
@@ -261,3 +432,15 @@ class Daemon:
             self.notifier.notify("WATCHDOG=1")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_async.wait(), every)
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    """Return when the first of `waits` is done; the others are cancelled (a task that
+    was passed in is left running)."""
+    futures = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for f, w in zip(futures, waits, strict=True):
+            if f is not w and not f.done():
+                f.cancel()

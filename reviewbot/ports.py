@@ -867,7 +867,14 @@ class PollRecord:
 class PollLog(Protocol):
     """Each poll's outcome per source: for `/healthz`, `reviewbot health` and metrics."""
 
-    def record(self, key: str, list_name: str, at: datetime, error: str | None) -> None: ...
+    def record(self, key: str, list_name: str, at: datetime, error: str | None) -> None:
+        """A poll ended (error None: successfully)."""
+        ...
+
+    def progress(self, key: str, list_name: str, at: datetime) -> None:
+        """A poll stored a batch: the source is alive (a long first ingest stays healthy),
+        though the poll has not ended."""
+        ...
 
     def records(self) -> list[PollRecord]: ...
 

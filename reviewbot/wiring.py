@@ -20,6 +20,7 @@ from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.adapters.sql.trees import SqlTrees
 from reviewbot.config import DEFAULT_LORE_BACKFILL, Settings, SourceSettings, TreeSettings
+from reviewbot.locations import packaged_policies
 from reviewbot.ports import Source, Tree
 from reviewbot.service.context import BacklogContext
 from reviewbot.service.refresh import RefreshReport, refresh
@@ -131,13 +132,11 @@ def build_tree(t: TreeSettings, cache_dir: Path) -> Tree:
     return tree
 
 
-DEFAULT_POLICY_DIR = Path("policies")
-
-
 def policy_dir(conf: Settings, env: Mapping[str, str]) -> Path | None:
     """Where the policies live: $REVIEWBOT_POLICIES, else the settings' `[policy] dir`
-    (relative to the settings file), else ./policies when it exists, else None
-    (the built-in default policy). Raises ValueError on a bad `[policy]` table."""
+    (relative to the settings file), else the policies shipped inside the package
+    (never the working directory's), else None (the built-in default policy).
+    Raises ValueError on a bad `[policy]` table."""
     from reviewbot.adapters.kernel.policy_files import configured_dir
 
     if directory := env.get("REVIEWBOT_POLICIES"):
@@ -146,7 +145,7 @@ def policy_dir(conf: Settings, env: Mapping[str, str]) -> Path | None:
     configured = configured_dir(conf.extra.get("policy"), base)
     if configured is not None:
         return configured
-    return DEFAULT_POLICY_DIR if DEFAULT_POLICY_DIR.is_dir() else None
+    return packaged_policies()
 
 
 # -- the composition root ----------------------------------------------------------------
@@ -205,6 +204,7 @@ class App:
     actions: SqlActions
     trees: SqlTrees
     ctx: BacklogContext
+    read_only: str | None = None  # why the database can only be read; None: writable
 
     def refresh(self) -> RefreshReport:
         return refresh(self.series, self.ctx)
@@ -243,8 +243,10 @@ def parse_pool(cpus: int | None = None) -> ParsePool | None:
 
 
 def build_app(conf: Settings, url: str, env: Mapping[str, str],
-              ctx: BacklogContext | None = None) -> App:
-    """Open (and migrate) the database at `url`; build the adapters and the context.
+              ctx: BacklogContext | None = None, *, engine: Engine | None = None,
+              read_only: str | None = None) -> App:
+    """Open (and migrate) the database at `url`, or use `engine` as it was opened (the
+    CLI opens read-only databases itself); build the adapters and the context.
 
     Raises sqlalchemy's errors, MigrationsNotFound and ContextError for the caller
     (the CLI or the daemon) to report.
@@ -252,8 +254,9 @@ def build_app(conf: Settings, url: str, env: Mapping[str, str],
     from reviewbot.adapters.sql import migrate
     from reviewbot.adapters.sql.store import make_engine
 
-    engine = make_engine(url)
-    migrate.upgrade(engine)
+    if engine is None:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
     return App(conf, engine, SqlStore(engine, raw_codec=conf.raw_codec),
                SqlSeriesStore(engine), SqlBacklogReader(engine), SqlActions(engine),
-               SqlTrees(engine), ctx or backlog_context(conf, env))
+               SqlTrees(engine), ctx or backlog_context(conf, env), read_only)

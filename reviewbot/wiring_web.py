@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot import __version__
+from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.adapters.sql.pulls import SqlPulls
-from reviewbot.adapters.sql.webreads import SqlPollLog, SqlWebReads
+from reviewbot.adapters.sql.webreads import SqlWebReads
 from reviewbot.adapters.web.chat import ChatOptions
 from reviewbot.adapters.web.server import WebOptions, WebServer
 from reviewbot.config import Settings
@@ -28,10 +29,10 @@ from reviewbot.ports import MainlineTags
 from reviewbot.service.api import Api
 from reviewbot.service.chat import ChatService
 from reviewbot.service.dashboard import Dashboard
-from reviewbot.service.health import Expected, check_health
 from reviewbot.service.metrics import DebtSource, MetricsService
 from reviewbot.service.web import WebService
 from reviewbot.wiring import App
+from reviewbot.wiring_health import health_report
 
 log = logging.getLogger(__name__)
 CYCLE_TTL = 3600.0  # seconds between reads of mainline's tags
@@ -41,15 +42,12 @@ class WebSetupError(ValueError):
     """The HTTP surface cannot start as configured (a secret file, ...)."""
 
 
-def expected_sources(conf: Settings) -> list[Expected]:
-    return [Expected(s.list_name, s.kind, conf.poll_interval) for s in conf.sources]
-
-
 def health_check(app: App, conf: Settings) -> Callable[[datetime], HealthReport]:
-    """The check `reviewbot health` and `/healthz` share (service.health.check_health)."""
-    reads, polls = SqlWebReads(app.engine), SqlPollLog(app.engine)
-    sources = expected_sources(conf)
-    return lambda now: check_health(reads, polls, sources, now)
+    """The check `reviewbot health` runs (reviewbot.wiring_health), on the App's engine."""
+    from reviewbot.adapters.sql.access import where
+
+    name = where(app.engine.url.render_as_string(hide_password=True))
+    return lambda now: health_report(app.engine, conf, name, now)
 
 
 def _mainline(conf: Settings, env: Mapping[str, str]) -> MainlineTags | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 # The parametrised `store` fixture (SQLite | PostgreSQL) and corpus helpers.
-pytest_plugins = ["tests.sqlfixtures", "tests.pulls_build", "tests.webfix"]
+pytest_plugins = ["tests.sqlfixtures", "tests.pulls_build", "tests.webfix", "tests.installed"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("REVIEWBOT_SHARED", REPO_ROOT.parent / "shared"))

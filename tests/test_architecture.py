@@ -35,21 +35,25 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ports": ("reviewbot.core",),
     "service": ("reviewbot.core", "reviewbot.ports", "reviewbot.service"),
     "adapters": ("reviewbot.core", "reviewbot.ports"),  # and its own sub-package only
-    "config": ("reviewbot.core",),
+    "config": ("reviewbot.core", "reviewbot.locations"),
     "config_web": ("reviewbot.core",),  # [http], [chat], [metrics]; read through config
+    "locations": (),  # where things live on this machine (XDG, systemd): stdlib only
     "wiring": ("reviewbot.core", "reviewbot.ports", "reviewbot.config", "reviewbot.adapters",
-               "reviewbot.service"),
+               "reviewbot.service", "reviewbot.locations"),
+    "wiring_health": ("reviewbot.core", "reviewbot.config", "reviewbot.adapters",
+                      "reviewbot.service", "reviewbot.wiring"),
     "wiring_web": ("reviewbot.core", "reviewbot.ports", "reviewbot.config", "reviewbot.adapters",
                    "reviewbot.service", "reviewbot.wiring", "reviewbot.__version__"),
     "daemon": ("reviewbot.core", "reviewbot.ports", "reviewbot.adapters", "reviewbot.service",
-               "reviewbot.config", "reviewbot.wiring"),
+               "reviewbot.config", "reviewbot.wiring", "reviewbot.locations"),
     "commands": ("reviewbot",),  # the CLI shell may wire anything
     "cli": ("reviewbot",),
     "__main__": ("reviewbot.cli",),
     "__init__": (),
 }
 # Parts that may use third-party packages (the rest: standard library only).
-THIRD_PARTY_OK = frozenset({"adapters", "config", "wiring", "wiring_web", "daemon", "commands",
+THIRD_PARTY_OK = frozenset({"adapters", "config", "wiring", "wiring_web", "wiring_health",
+                            "daemon", "commands",
                             "cli"})
 
 

@@ -32,7 +32,7 @@ def test_bad_values_are_refused_with_the_file(tmp_path: Path, text: str) -> None
     """A non-string or empty path is an error naming the file and the key."""
     cfg = tmp_path / "c.toml"
     cfg.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=rf"{cfg}: {text.split()[0]} must be a path string"):
+    with pytest.raises(ConfigError, match=rf"{cfg}:1: {text.split()[0]} must be a path string"):
         load(str(cfg), {})
 
 

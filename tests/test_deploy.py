@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
+from tests.containerfile import command, healthcheck, image_env
 
 UNIT = REPO_ROOT / "deploy" / "reviewbot.service"
 
@@ -51,11 +52,46 @@ def test_unit_is_notify_type_with_watchdog_and_state_directories() -> None:
         assert re.search(rf"^{re.escape(line)}$", text, re.M), line
 
 
+def test_unit_leaves_the_database_to_the_settings_and_reloads_with_sighup() -> None:
+    """No Environment= overrides `database =` of the settings (the default is
+    $STATE_DIRECTORY/reviewbot.db); `systemctl reload` sends SIGHUP."""
+    text = UNIT.read_text()
+    assert "REVIEWBOT_DATABASE_URL" not in text
+    assert re.search(r"^ExecReload=/bin/kill -HUP \$MAINPID$", text, re.M)
+    assert "--config" not in text  # the lookup finds $CONFIGURATION_DIRECTORY/config.toml
+
+
+CONTAINERFILE = REPO_ROOT / "deploy" / "Containerfile"
+
+
 def test_container_file_runs_the_daemon_as_non_root() -> None:
-    """The image runs `reviewbot run` as the reviewbot user under an init that forwards signals."""
-    text = (REPO_ROOT / "deploy" / "Containerfile").read_text()
+    """The image runs `reviewbot run` as the reviewbot user under an init that forwards
+    signals, and waits for settings instead of failing when none is mounted."""
+    text = CONTAINERFILE.read_text()
     assert "USER reviewbot" in text
-    assert 'CMD ["run"]' in text
+    assert 'CMD ["run", "--wait-for-config"]' in text
     assert "tini" in text
+    assert "REVIEWBOT_CONFIG" not in text and "REVIEWBOT_DATABASE_URL" not in text
     for path in re.findall(r"^COPY (\S+)", text, re.M):
         assert (REPO_ROOT / path).exists(), f"Containerfile copies missing {path}"
+
+
+def test_container_health_check_runs_reviewbot_health() -> None:
+    """HEALTHCHECK runs `reviewbot health` (test_installed.py runs it as the image would),
+    with a start period for the first polls; the image runs the daemon under tini."""
+    options, cmd = healthcheck()
+    assert cmd == ["reviewbot", "health"]
+    assert any(o.startswith("--start-period=") for o in options)
+    assert command() == ["/usr/bin/tini", "--", "reviewbot", "run", "--wait-for-config"]
+    assert image_env()["XDG_STATE_HOME"] == "/var/lib"  # the database in the volume
+
+
+def test_container_layers_put_dependencies_before_the_code() -> None:
+    """Editing reviewbot's code must not rebuild the dependency layer: pyproject.toml is
+    copied and installed before the sources are copied."""
+    lines = CONTAINERFILE.read_text().splitlines()
+    copies = [n for n, line in enumerate(lines) if line.startswith("COPY ")]
+    deps = next(n for n, line in enumerate(lines) if "pip install --no-cache-dir ." in line)
+    code = next(n for n in copies if lines[n].startswith("COPY reviewbot"))
+    assert lines[copies[0]].startswith("COPY pyproject.toml") and copies[0] < deps < code
+    assert any("--no-deps" in line for line in lines[code:])

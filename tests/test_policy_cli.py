@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import reviewbot
 from reviewbot.adapters.kernel.policy_files import PolicyStore, load_policies
 from reviewbot.cli import main
 from reviewbot.core.policy.schema import PolicyError
@@ -35,18 +36,24 @@ def test_shipped_infiniband_policy_matches_maintainers(kernel_maintainers: Path)
     assert policy.sla.followup_review == timedelta(days=7)  # from default.toml
 
 
-def test_default_path_is_the_policies_directory(
+def test_default_path_is_the_shipped_policies(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Without PATH, ./policies is checked (or $REVIEWBOT_POLICIES)."""
+    """Without PATH or settings, the policies shipped inside the package are checked,
+    never a policies/ directory that happens to be in the working directory."""
     (tmp_path / "policies").mkdir()
-    (tmp_path / "policies" / "default.toml").write_text("[nag]\nenabled = true\n")
+    (tmp_path / "policies" / "default.toml").write_text("[nag]\nenabled = maybe\n")
     monkeypatch.chdir(tmp_path)
     for var in ("REVIEWBOT_POLICIES", "REVIEWBOT_CONFIG", "CONFIGURATION_DIRECTORY",
                 "XDG_CONFIG_HOME"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
     assert main(["policy", "check"]) == 0
-    assert capsys.readouterr().out == "policies/default.toml: OK\n"
+    shipped = Path(reviewbot.__file__).parent / "policies"
+    assert capsys.readouterr().out == (f"{shipped / 'default.toml'}: OK\n"
+                                       f"{shipped / 'infiniband.toml'}: OK\n")
+    monkeypatch.setenv("REVIEWBOT_POLICIES", "policies")
+    assert main(["policy", "check"]) == 1
 
 
 def test_errors_print_file_line_reason_and_exit_1(
@@ -134,4 +141,5 @@ def test_settings_file_names_the_policy_directory(
     assert capsys.readouterr().out == f"{tmp_path / 'pol' / 'default.toml'}: OK\n"
     settings.write_text('[policy]\ndirectory = "pol"\n')
     assert main(["--config", str(settings), "policy", "check"]) == 1
-    assert capsys.readouterr().out == "reviewbot: [policy]: unknown key(s) directory (known: dir)\n"
+    assert capsys.readouterr().err == (f"reviewbot: error: {settings}:2: [policy]: unknown "
+                                       "key(s) directory (known: dir)\n")

@@ -12,6 +12,7 @@ import asyncio
 import email
 import email.policy
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -319,9 +320,10 @@ def test_the_policies_trees_are_polled_too(
     assert f"{repo}: 12 new commits, 6 matched" in out
 
 
-def test_a_tree_locked_elsewhere_is_skipped(
+def test_a_tree_locked_elsewhere_is_refused_with_no_wait(
         ingested: str, corpus: Corpus, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Another reviewbot polling the same tree holds its lock: this poll stores nothing."""
+    """Another reviewbot polling the same tree holds its lock: with --no-wait this poll
+    exits 75 (EX_TEMPFAIL) saying so, and stores nothing."""
     repo = tmp_path / "tree"
     build_tree(repo, corpus, the_plan(corpus))
     cfg = str(config(tmp_path, str(repo)))
@@ -329,11 +331,16 @@ def test_a_tree_locked_elsewhere_is_skipped(
     other = locks.for_engine(engine)
     assert other.try_acquire(f"tree:{repo}")
     try:
-        _, out, _ = cli(capsys, "--db", ingested, "--config", cfg, "trees", "poll", "--once")
+        code, _, err = cli(capsys, "--db", ingested, "--config", cfg, "trees", "poll", "--once",
+                           "--no-wait")
     finally:
         other.release(f"tree:{repo}")
         engine.dispose()
-    assert "skipped, another reviewbot holds this tree's lock" in out
+    assert code == 75
+    holder = f" (pid {os.getpid()})" if ingested.startswith("sqlite") else ""  # lock files
+    assert err == (f"reviewbot: error: tree:{repo} is being written by another reviewbot"
+                   f"{holder}, a daemon or another command; try again later, or leave out "
+                   "--no-wait to wait for it\n")
     assert stored(ingested) == []
 
 

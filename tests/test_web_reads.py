@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from reviewbot import config
-from reviewbot.adapters.sql.webreads import SqlPollLog, SqlWebReads
+from reviewbot.adapters.sql.polllog import SqlPollLog
+from reviewbot.adapters.sql.webreads import SqlWebReads
 from reviewbot.cli import main
 from reviewbot.service.metrics import MetricsService
 from reviewbot.service.queries import queue

@@ -24,9 +24,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from reviewbot import config
+from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.adapters.sql.store import make_engine
-from reviewbot.adapters.sql.webreads import SqlPollLog, SqlWebReads
-from reviewbot.service.health import Expected, check_health
+from reviewbot.wiring_health import health_report
 from tests.corpus import read_corpus
 from tests.epochs import make_epoch
 from tests.webfix import Running
@@ -64,8 +65,10 @@ def test_serve_is_ready_only_when_bound_and_stops_gracefully(web_conf: object,
         url = _url_from(proc)
         assert url in ready  # STATUS names the bound address
         r = requests.get(url + "/healthz", timeout=10)  # answers the moment READY came
-        assert r.status_code in (200, 503) and r.json()["checks"][0] == {
-            "name": "database", "ok": True, "detail": "reachable"}
+        database = r.json()["checks"][0]
+        assert r.status_code in (200, 503) and (database["name"], database["ok"]) == (
+            "database", True)
+        assert re.search(r"web\.db: schema \d{4}$", database["detail"]), database
         # a slow request in flight when SIGTERM arrives still gets its answer
         answers: list[int] = []
         slow = threading.Thread(target=lambda: answers.append(requests.get(
@@ -125,7 +128,7 @@ def test_run_serves_http_and_healthz_follows_the_polls(corpus_git: Path, tmp_pat
             health = requests.get(base + "/healthz", timeout=10)
         body = health.json()
         assert health.status_code == 200, body
-        assert [c["name"] for c in body["checks"]] == ["database", "source epoch:linux-rdma"]
+        assert [c["name"] for c in body["checks"]] == ["database", "epoch:linux-rdma"]
         metrics = requests.get(base + "/metrics", timeout=30).text
         assert 'reviewbot_source_polls_total{kind="epoch",list="linux-rdma"}' in metrics
         proc.send_signal(signal.SIGTERM)
@@ -143,30 +146,39 @@ def _free_port() -> int:
 
 
 def test_the_health_check(tmp_path: Path, sqlite_template: Path) -> None:
-    """Healthy: the database answers and each source polled within max(1 h, 3 intervals).
-    A source never polled, or silent too long, or an unreachable database is unhealthy."""
+    """What `reviewbot health` and /healthz share: the database answers with the current
+    schema, and each source polled within [daemon] health_missed_polls (3) of its
+    interval. A source never polled, or silent too long, or an unreachable database is
+    unhealthy; a stored batch of a long poll counts as alive."""
     import shutil
 
     db = tmp_path / "h.db"
     shutil.copy(sqlite_template, db)
     engine = make_engine(f"sqlite:///{db}")
-    reads, polls = SqlWebReads(engine), SqlPollLog(engine)
+    polls = SqlPollLog(engine)
     now = datetime(2025, 6, 1, 12, tzinfo=UTC)
-    sources = [Expected("linux-rdma", "epoch", 300.0), Expected("netdev", "lore", 7200.0)]
-    report = check_health(reads, polls, sources, now)
+    epoch = make_epoch(tmp_path / "0.git", [b"From: a@example.org\n\nhello\n"])
+    conf = config.parse({"poll_interval": 600, "sources": [
+        {"list": "linux-rdma", "epochs": [str(epoch)]},
+        {"list": "netdev", "lore": "https://lore.kernel.org/netdev/"}]}, tmp_path / "c.toml")
+    report = health_report(engine, conf, "h.db", now)
     assert not report.ok
-    assert [c.detail for c in report.checks[1:]] == ["never polled successfully"] * 2
+    assert [(c.name, c.detail) for c in report.checks[1:]] == [
+        ("epoch:linux-rdma", "never polled successfully"),
+        ("lore:netdev", "never polled successfully")]
     polls.record("epoch:linux-rdma", "linux-rdma", now - timedelta(minutes=5), None)
-    polls.record("lore:netdev", "netdev", now - timedelta(hours=3), None)
+    polls.record("lore:netdev", "netdev", now - timedelta(minutes=25), None)
     polls.record("lore:netdev", "netdev", now - timedelta(minutes=1), "HTTP 503")
-    report = check_health(reads, polls, sources, now)
+    report = health_report(engine, conf, "h.db", now)
     assert [c.ok for c in report.checks] == [True, True, True]
-    report = check_health(reads, polls, sources, now + timedelta(hours=2))
-    assert [c.ok for c in report.checks] == [True, False, True]  # netdev: 5 h < 3 x 2 h
-    assert "no successful poll since 2025-06-01 11:55" in report.checks[1].detail
+    later = health_report(engine, conf, "h.db", now + timedelta(minutes=10))
+    assert [c.ok for c in later.checks] == [True, True, False]  # netdev: 35 min > 3 x 10
+    assert later.checks[2].detail == "last successful poll 35 min ago (limit 30 min)"
+    polls.progress("lore:netdev", "netdev", now + timedelta(minutes=9))  # a stored batch
+    assert health_report(engine, conf, "h.db", now + timedelta(minutes=10)).ok
     record = {r.key: r for r in polls.records()}["lore:netdev"]
     assert (record.polls, record.errors, record.last_error) == (2, 1, "HTTP 503")
     engine.dispose()
     gone = make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
-    down = check_health(SqlWebReads(gone), SqlPollLog(gone), sources, now)
-    assert not down.ok and down.checks[0].detail.startswith("unreachable")
+    down = health_report(gone, conf, "x.db", now)
+    assert not down.ok and down.checks[0].name == "database" and len(down.checks) == 1

@@ -10,15 +10,18 @@
 STATE: deferred, rejected, archived, snoozed (needs --until), or open (undo the
 others). `deferred --until DATE` is a snooze: it wakes by itself on DATE. <id> is any
 Message-ID of the series. `--at` records an action made earlier (default: now).
+`--by` defaults to `git config user.email`, as b4 does.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 
 from reviewbot.commands.db import CommandError, open_app, run_guarded, unknown_series
 from reviewbot.commands.timeargs import now_or, parse_when
+from reviewbot.locations import git_config
 from reviewbot.service import manual
 from reviewbot.service.manual import STATES, ActionDone, ActionRefused
 from reviewbot.service.queries import UnknownSeries
@@ -26,7 +29,12 @@ from reviewbot.wiring import App
 
 
 def _act(args: argparse.Namespace, do: Callable[[App], ActionDone]) -> int:
-    app = open_app(args)
+    if args.by is None and args.by_required:  # assign without --by: reviewbot picked
+        args.by = git_config("user.email", os.environ)
+    if args.by is None and args.by_required:
+        raise CommandError(f"who acts? give --by EMAIL, or set `git config user.email` "
+                           f"(`{args.command}` records the actor)")
+    app = open_app(args, write=True)
     try:
         done = do(app)
     except ActionRefused as exc:
@@ -62,7 +70,10 @@ def _assign(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser, by_required: bool = True) -> None:
     p.add_argument("series", metavar="ID", help="a Message-ID of the series (with or without <>)")
-    p.add_argument("--by", required=by_required, metavar="EMAIL", help="who acts")
+    p.add_argument("--by", metavar="EMAIL",
+                   help="who acts (default: git config user.email)" if by_required else
+                   "who acts (default: reviewbot itself)")
+    p.set_defaults(by_required=by_required)
     p.add_argument("--at", type=parse_when, metavar="DATE",
                    help="when it happened (default: now)")
 
@@ -73,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_guarded(_claim))
     p = sub.add_parser("release", help="a reviewer gives a claimed or assigned series back")
     _common(p)
-    p.add_argument("--reason", metavar="TEXT")
+    p.add_argument("--reason", metavar="TEXT", help="why (recorded with the action)")
     p.set_defaults(func=run_guarded(_release))
     p = sub.add_parser("assign", help="assign a reviewer (picked when --to is not given)")
     _common(p, by_required=False)
@@ -82,7 +93,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("override", help="set a series' state by hand (deferred, rejected, "
                        "archived, snoozed; open undoes them)")
     _common(p)
-    p.add_argument("--state", required=True, choices=sorted(STATES))
+    p.add_argument("--state", required=True, choices=sorted(STATES),
+                   help="the state to set (open undoes an earlier override)")
     p.add_argument("--until", type=parse_when, metavar="DATE", help="snooze until")
-    p.add_argument("--reason", metavar="TEXT")
+    p.add_argument("--reason", metavar="TEXT", help="why (recorded with the action)")
     p.set_defaults(func=run_guarded(_override))

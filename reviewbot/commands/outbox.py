@@ -124,5 +124,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("--limit", type=int, default=10_000, help=argparse.SUPPRESS)
     f.set_defaults(func=run_guarded(_flush))
     r = actions.add_parser("retry", help="queue a held or failed mail again")
-    r.add_argument("ref", metavar="KEY|MESSAGE-ID")
+    r.add_argument("ref", metavar="KEY|MESSAGE-ID",
+                   help="the mail's idempotency key or Message-ID (see `reviewbot outbox`)")
     r.set_defaults(func=run_guarded(_retry))

@@ -1,4 +1,10 @@
-"""`reviewbot reparse`: re-derive everything from the stored raw mail (after a parser fix)."""
+"""`reviewbot reparse`: re-derive everything from the stored raw mail (after a parser fix).
+
+Quarantined mail is parsed again too: what the fixed parser accepts leaves the
+quarantine. Reparsing rewrites every source's mail, so it holds the lock of every
+source (the daemon's polls wait their turn); another writer is waited for, or with
+--no-wait the command exits 75.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,31 @@ import argparse
 import sys
 import time
 
-from reviewbot.commands.db import open_app, run_guarded
+from reviewbot.adapters.sql import ops
+from reviewbot.commands.db import add_wait_option, holding, open_app, run_guarded, settings
 from reviewbot.service.ingest import reparse
+from reviewbot.wiring import App, SourceError, build_source
+
+
+def _source_keys(args: argparse.Namespace) -> set[str]:
+    """Every source ever ingested (it has a cursor) and every configured one."""
+    keys = set()
+    for s in settings(args).sources:
+        try:
+            keys.add(build_source(s).key)
+        except (SourceError, ValueError):
+            continue  # a source gone missing is not written by anyone
+    return keys
 
 
 def _run(args: argparse.Namespace) -> int:
-    app = open_app(args, catch_up=False)
+    app = open_app(args, catch_up=False, write=True)
+    with holding(app, sorted(_source_keys(args) | set(ops.source_keys(app.engine))),
+                 wait=args.wait):
+        return _reparse(app)
+
+
+def _reparse(app: App) -> int:
     started = time.monotonic()
     tty = sys.stderr.isatty()
 
@@ -34,5 +59,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("reparse", help="reparse every stored and quarantined mail, reassemble")
+    p = sub.add_parser("reparse", help="reparse every stored and quarantined mail, reassemble",
+                       description=__doc__)
+    add_wait_option(p)
     p.set_defaults(func=run_guarded(_run))

@@ -120,14 +120,16 @@ def _run(args: argparse.Namespace) -> int:
         print(f"reviewbot route: error: {err}", file=sys.stderr)
         return 1
     scans = [scan_patch(t) for t in texts]
+    if not any(s.files for s in scans):
+        names = ", ".join(args.patchfiles)
+        print(f"reviewbot route: error: no file names found: {names} "
+              f"{'does' if len(args.patchfiles) == 1 else 'do'} not look like a patch (no "
+              "diff); give patches (diffs or mails with a diff)", file=sys.stderr)
+        return 1
     for name, scan in zip(args.patchfiles, scans, strict=True):
         if not scan.files:
             print(f"reviewbot route: warning: {name} does not look like a patch (no diff)",
                   file=sys.stderr)
-    if not any(s.files for s in scans):
-        print("reviewbot route: error: no file names found: give patches (diffs or mails "
-              "with a diff)", file=sys.stderr)
-        return 1
     result = route_scans(loaded.index, [f for s in scans for f in s.files], scans)
     lines = get_maintainer_lines(result, loaded.mailmap, loaded.file_emails(result.files))
     fmt = "json" if args.json else args.format
@@ -156,6 +158,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "(default: HEAD)")
     p.add_argument("--mailmap", metavar="FILE", help=".mailmap to canonicalise addresses "
                    "(default: the tree's, if --maintainers is a tree or repository)")
-    p.add_argument("--format", choices=("text", "json", "get_maintainer"), default="text")
+    p.add_argument("--format", choices=("text", "json", "get_maintainer"), default="text",
+                   help="text (default), json, or get_maintainer: the lines "
+                   "scripts/get_maintainer.pl prints")
     p.add_argument("--json", action="store_true", help="same as --format=json")
     p.set_defaults(func=_run)

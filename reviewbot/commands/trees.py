@@ -3,31 +3,36 @@
 `trees poll --once` fetches every configured tree ([[trees]] and the
 policies' [tree]) once, matches the new commits and exits (1 if a tree
 failed); without --once it keeps polling on each tree's interval until
-SIGTERM. `applied` shows which commits applied which patches of a series.
+SIGTERM. A tree the daemon (or another poll) is writing is waited for, or with
+--no-wait the command exits 75. `applied` shows which commits applied which
+patches of a series.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reviewbot.adapters.sql import locks
+from reviewbot.adapters.sql import locks, ops
+from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.adapters.sql.trees import AppliedRow, applied_rows
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.commands.db import (
     CommandError,
+    add_wait_option,
     bring_up_to_date,
     find_series,
+    holding,
     open_app,
     run_guarded,
     settings,
 )
-from reviewbot.commands.run import build_tree_pollers
+from reviewbot.commands.run import build_tree_pollers, serve
 from reviewbot.config import TreeSettings
 from reviewbot.core.applied.match import AppliedMatch, MatchMethod, series_applied
 from reviewbot.core.model import Series
@@ -58,25 +63,22 @@ def _pollers(args: argparse.Namespace) -> list[TreePoller]:
 
 def _poll(args: argparse.Namespace) -> int:
     pollers = _pollers(args)
-    app = open_app(args)
-    lock = locks.for_engine(app.engine)
+    app = open_app(args, write=True)
     if not args.once and not args.rescan:
-        daemon = Daemon(store=app.store, pollers=[], locks=lock, notifier=Notifier(os.environ),
-                        tree_pollers=pollers, trees=app.trees, refresher=app.refresh)
-        return asyncio.run(daemon.run())
+        daemon = Daemon(store=app.store, pollers=[], locks=locks.for_engine(app.engine),
+                        notifier=Notifier(os.environ), tree_pollers=pollers, trees=app.trees,
+                        refresher=app.refresh, poll_log=SqlPollLog(app.engine))
+        return serve(daemon)
     failed = False
     for p in pollers:
-        if not lock.try_acquire(p.key):
-            print(f"{p.tree.source}: skipped, another reviewbot holds this tree's lock")
-            continue
-        try:
-            report = poll_tree(p.tree, app.trees, datetime.now(UTC), rescan=args.rescan)
-        except Exception as exc:  # report every tree, then fail
-            failed = True
-            print(f"{p.tree.source}: failed: {type(exc).__name__}: {exc}")
-            continue
-        finally:
-            lock.release(p.key)
+        with holding(app, [p.key], wait=args.wait):
+            try:
+                report = poll_tree(p.tree, app.trees, datetime.now(UTC), rescan=args.rescan)
+            except Exception as exc:  # report every tree, then fail
+                failed = True
+                print(f"reviewbot: error: tree {p.tree.source}: {exc}", file=sys.stderr)
+                continue
+            ops.record_poll(app.engine, p.key, datetime.now(UTC))
         print(report.summary())
         for w in report.warnings:
             print(f"  warning: {w}")
@@ -138,7 +140,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("trees", help="watched git trees (applied detection)")
     actions = p.add_subparsers(dest="trees_command", metavar="ACTION", required=True)
     poll = actions.add_parser("poll", help="fetch the trees and match new commits to patches",
-                              description=__doc__)
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     poll.add_argument("--once", action="store_true",
                       help="poll every tree once and exit; exit 1 if any failed")
     poll.add_argument("--rescan", action="store_true",
@@ -150,6 +153,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                       help="branch of --tree to watch (repeatable; default master)")
     poll.add_argument("--interval", type=float, metavar="SECONDS",
                       help="override the configured interval")
+    add_wait_option(poll)
     poll.set_defaults(func=run_guarded(_poll))
     a = sub.add_parser("applied", help="which commits applied the patches of a series")
     a.add_argument("message_id", metavar="ID",

@@ -1,63 +1,54 @@
-"""Is reviewbot healthy? The one check behind `GET /healthz` and `reviewbot health`.
+"""Is reviewbot healthy? The one judgement behind `reviewbot health` and `GET /healthz`.
 
-Healthy means: the database answers, and every configured source had a successful
-poll recently (within `max_silence`, or three of its poll intervals when that is
-longer). Poll outcomes come from the stored poll log, so a `serve` process or the
-`health` command judges the daemon's polls as well as its own.
+Healthy means: the database answers with this reviewbot's schema, and every
+configured source and tree had a successful poll (or stored a batch of a long first
+ingest) within its limit: `[daemon] health_missed_polls` of its poll intervals, or
+`--max-age`. With nothing configured (a daemon idling until its settings come), a
+reachable database is healthy. Poll times come from the stored poll log, so any
+process judges the daemon's polls. Pure: the caller reads the database and the clock.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reviewbot.core.web.model import Check, HealthReport
-from reviewbot.ports import PollLog, WebReads
-
-log = logging.getLogger(__name__)
-
-DEFAULT_MAX_SILENCE = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
-class Expected:
-    """A configured source the daemon should be polling."""
+class Watched:
+    """A configured source or tree that someone should be polling."""
 
-    list_name: str
-    kind: str  # epoch | lore | mbox
-    interval: float  # seconds between polls
+    key: str  # Source.key ("epoch:linux-rdma", "lore:netdev") or "tree:<source>"
+    limit: timedelta  # the oldest acceptable last successful poll
 
 
-def check_health(reads: WebReads, polls: PollLog, sources: Sequence[Expected],
-                 now: datetime, *, max_silence: timedelta = DEFAULT_MAX_SILENCE
-                 ) -> HealthReport:
-    try:
-        reads.ping()
-        records = polls.records()
-    except Exception as exc:  # any database failure is the answer, not a crash
-        log.warning("health: database unreachable: %s", exc)
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return HealthReport(now, (Check("database", False, f"unreachable: {first_line}"),))
-    checks = [Check("database", True, "reachable")]
-    for s in sources:
-        limit = max(max_silence, timedelta(seconds=3 * s.interval))
-        mine = [r for r in records if r.list_name == s.list_name and r.kind == s.kind]
-        last = max((r.last_success for r in mine if r.last_success), default=None)
-        name = f"source {s.kind}:{s.list_name}"
+def judge(database: Check, watched: Sequence[Watched], broken: Sequence[Check],
+          last_polls: Mapping[str, datetime], now: datetime) -> HealthReport:
+    """The report: the database check, the sources broken in the settings already, then
+    one check per watched source or tree."""
+    checks = [database, *broken]
+    if not database.ok and not last_polls:
+        return HealthReport(now, tuple(checks))  # nothing more can be known
+    for w in watched:
+        limit = w.limit.total_seconds()
+        last = last_polls.get(w.key)
         if last is None:
-            error = next((r.last_error for r in mine if r.last_error), None)
-            checks.append(Check(name, False, "never polled successfully"
-                                + (f" (last error: {error})" if error else "")))
-        elif now - last > limit:
-            checks.append(Check(name, False, f"no successful poll since {last:%Y-%m-%d %H:%M} "
-                                f"UTC (limit {_span(limit)})"))
-        else:
-            checks.append(Check(name, True, f"last successful poll {last:%Y-%m-%d %H:%M} UTC"))
+            checks.append(Check(w.key, False, "never polled successfully",
+                                limit_seconds=limit))
+            continue
+        age = (now - last).total_seconds()
+        checks.append(Check(w.key, age <= limit,
+                            f"last successful poll {ago(age)} ago (limit {ago(limit)})",
+                            last, round(age, 1), limit))
     return HealthReport(now, tuple(checks))
 
 
-def _span(t: timedelta) -> str:
-    minutes = int(t.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+def ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

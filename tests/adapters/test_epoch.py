@@ -302,6 +302,13 @@ def test_lore_style_clone_names_its_epoch(tmp_path: Path) -> None:
     assert _items(src.batches(None)) == []
 
 
+def test_non_bare_clone_of_an_epoch_is_read(tmp_path: Path, corpus_git: Path) -> None:
+    """`git clone https://lore.kernel.org/<list>/0` (not --mirror) is read through .git."""
+    subprocess.run(["git", "clone", "-q", str(corpus_git), str(tmp_path / "0")], check=True)
+    mails = [i for b in EpochSource("l", [tmp_path / "0"]).batches(None) for i in b.items]
+    assert len(mails) == 8487
+
+
 class TestBadInput:
     """Bad paths and cursors fail loudly, before anything is consumed."""
 
@@ -309,6 +316,18 @@ class TestBadInput:
         """A directory that is neither an epoch nor an inbox is refused by name."""
         with pytest.raises(EpochError, match="neither a git epoch"):
             list(EpochSource("l", [tmp_path]).batches(None))
+
+    def test_ordinary_repository_is_not_an_epoch(self, tmp_path: Path) -> None:
+        """A git repository of ordinary files would "succeed" reading nothing: refused,
+        naming what its newest commit holds."""
+        repo = tmp_path / "linux"
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        (repo / "MAINTAINERS").write_text("x\n")
+        subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=a", "-c", "user.email=a@b",
+                        "commit", "-qm", "x"], check=True)
+        with pytest.raises(EpochError, match=r"not a public-inbox epoch .*holds MAINTAINERS"):
+            list(EpochSource("l", [repo]).batches(None))
 
     def test_inbox_without_epochs(self, tmp_path: Path) -> None:
         """An inbox directory with an empty git/ is refused."""

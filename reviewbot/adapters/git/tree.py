@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import subprocess
 import tempfile
@@ -29,6 +30,12 @@ _SEP = "\x1f"  # field separator inside our --format header
 _FORMAT = "commit %H%n" + _SEP.join(["%an", "%ae", "%aI", "%cI", "%s"]) + "%n%w(0,4,4)%B"
 _TRAILER = re.compile(r"^(Link|Message-I[Dd]|Message-ID-Link)\s*:\s*\S", re.I)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:", re.I)
+# Network calls never hang a poll: ls-remote has a deadline; a fetch (a first clone of
+# a kernel tree takes long) may run for an hour but is dropped when it stalls for a
+# minute below 1 KB/s over HTTP.
+NETWORK_TIMEOUT = 120.0
+FETCH_TIMEOUT = 3600.0
+_STALL_LIMIT = {"GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "60"}
 
 
 class GitTreeError(RuntimeError):
@@ -92,7 +99,8 @@ class GitTree:
             self._run(["init", "--bare", "-q", str(target)], cwd=self.cache_dir)
         self._git_dir = target
         # Fetch only branches that exist upstream: one missing ref fails the whole fetch.
-        listed = self._git(["ls-remote", "--heads", self.source])
+        listed = self._git(["ls-remote", "--heads", self.source],
+                           timeout=NETWORK_TIMEOUT)
         present = {line.split("\t", 1)[1] for line in listed.splitlines() if "\t" in line}
         # "+" accepts forced updates: a rewound branch is the maintainer's right.
         specs = [
@@ -100,7 +108,8 @@ class GitTree:
             if f"refs/heads/{b}" in present
         ]
         if specs:
-            self._git(["fetch", "-q", "--no-tags", self.source, *specs])
+            self._git(["fetch", "-q", "--no-tags", self.source, *specs],
+                      timeout=FETCH_TIMEOUT)
 
     # --- listing ------------------------------------------------------------
 
@@ -220,18 +229,24 @@ class GitTree:
             return None
         return proc.stdout.strip() or None
 
-    def _git(self, args: list[str], stdin: str | None = None) -> str:
-        proc = self._proc(args, stdin)
+    def _git(self, args: list[str], stdin: str | None = None,
+             timeout: float | None = None) -> str:
+        proc = self._proc(args, stdin, timeout)
         if proc.returncode != 0:
             raise GitTreeError(args, proc.stderr)
         return proc.stdout
 
-    def _proc(self, args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def _proc(self, args: list[str], stdin: str | None = None,
+              timeout: float | None = None) -> subprocess.CompletedProcess[str]:
         cmd = [self.git, f"--git-dir={self.git_dir}", *args]
-        return subprocess.run(
-            cmd, input=stdin, capture_output=True, text=True, encoding="utf-8",
-            errors="surrogateescape", check=False,
-        )
+        try:
+            return subprocess.run(
+                cmd, input=stdin, capture_output=True, text=True, encoding="utf-8",
+                errors="surrogateescape", check=False, timeout=timeout,
+                env={**os.environ, **_STALL_LIMIT},
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise GitTreeError(args, f"no answer within {timeout:.0f} s") from exc
 
     def _run(self, args: list[str], cwd: Path) -> None:
         proc = subprocess.run([self.git, *args], cwd=cwd, capture_output=True, text=True,

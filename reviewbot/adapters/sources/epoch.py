@@ -185,7 +185,10 @@ class EpochSource:
                 found.extend(_Epoch(str(n), p) for n, p in numbered)
             elif (path / "HEAD").exists() or (path / ".git").exists():
                 m = _EPOCH_NAME.match(path.name)
-                found.append(_Epoch(m.group(1) if m else str(pos), path))
+                # A non-bare clone (`git clone https://lore.kernel.org/<list>/0`) is read
+                # through its .git directory.
+                git_dir = path if (path / "HEAD").exists() else path / ".git"
+                found.append(_Epoch(m.group(1) if m else str(pos), git_dir))
             else:
                 raise EpochError(f"{path} is neither a git epoch nor a public-inbox v2 inbox")
         names = [e.name for e in found]
@@ -215,6 +218,8 @@ class EpochSource:
             last = None
         if last == tip:
             return
+        if last is None:
+            _check_epoch(epoch.git_dir, tip)
         cat = self._catfiles.get(epoch.git_dir)
         if cat is None:
             cat = self._catfiles[epoch.git_dir] = _CatFile(epoch.git_dir)
@@ -267,6 +272,18 @@ def _tip(git_dir: Path) -> str | None:
         if proc.returncode == 0:
             return proc.stdout.decode().strip()
     return None
+
+
+def _check_epoch(git_dir: Path, tip: str) -> None:
+    """An ordinary repository would "succeed" with nothing read: every public-inbox v2
+    commit's tree holds the message as `m` (or a removed one as `d`)."""
+    names = _git(git_dir, "ls-tree", "--name-only", tip).stdout.decode(errors="replace").split()
+    # An empty tree is a removal that left nothing behind (a hand-edited archive).
+    if names and not {"m", "d"} & set(names):
+        holds = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+        raise EpochError(f"{git_dir} is a git repository but not a public-inbox epoch (its "
+                         f"newest commit holds {holds}, not the message file `m`): give an "
+                         "epoch (git/N.git of a public-inbox v2 inbox) or the inbox directory")
 
 
 def _is_ancestor(git_dir: Path, commit: str, tip: str) -> bool:

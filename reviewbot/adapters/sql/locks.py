@@ -12,6 +12,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -55,6 +57,14 @@ class FileLocks:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
             fh.close()
 
+    def holder(self, key: str) -> str | None:
+        """Who holds `key` as the holder wrote it ("pid <n>"), when it can be read."""
+        try:
+            text = self.path_for(key).read_text(errors="replace").split()
+        except OSError:
+            return None
+        return f"pid {text[0]}" if text and text[0].isdigit() else None
+
 
 class PgAdvisoryLocks:
     def __init__(self, engine: Engine) -> None:
@@ -82,6 +92,26 @@ class PgAdvisoryLocks:
         if conn is not None:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.lock_id(key)})
             conn.close()
+
+
+def wait_acquire(locks: SourceLocks, key: str, *, interval: float = 0.25,
+                 timeout: float | None = None, sleep: Callable[[float], None] = time.sleep
+                 ) -> bool:
+    """Take `key`, waiting for its holder to finish; False if `timeout` passed first.
+
+    Polls rather than blocking in the kernel or the server, so Ctrl-C and SIGTERM
+    interrupt the wait at once on both backends."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not locks.try_acquire(key):
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        sleep(interval)
+    return True
+
+
+def holder(locks: SourceLocks, key: str) -> str | None:
+    """Who holds `key`, when the backend can tell (lock files name their pid)."""
+    return locks.holder(key) if isinstance(locks, FileLocks) else None
 
 
 def for_engine(engine: Engine) -> SourceLocks:

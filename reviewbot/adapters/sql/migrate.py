@@ -1,10 +1,15 @@
-"""Run the Alembic migrations in migrations/ from any working directory."""
+"""Run the Alembic migrations shipped inside the package, from any working directory.
+
+The migrations are package data (`reviewbot/migrations`, a link to the top-level
+`migrations/` in a checkout), found with importlib.resources, so a wheel, a
+`pip install --user` and an editable checkout all find the same files.
+"""
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,18 +29,18 @@ class MigrationsNotFound(RuntimeError):
 
 
 def migrations_dir() -> Path:
-    """$REVIEWBOT_MIGRATIONS, the repo's migrations/, or <prefix>/share/reviewbot/migrations."""
-    candidates = []
+    """$REVIEWBOT_MIGRATIONS (a developer's override), else the package's own migrations."""
     if env := os.environ.get("REVIEWBOT_MIGRATIONS"):
-        candidates.append(Path(env))
-    candidates.append(Path(__file__).resolve().parents[3] / "migrations")
-    candidates.append(Path(sys.prefix) / "share" / "reviewbot" / "migrations")
-    for path in candidates:
-        if (path / "env.py").is_file():
-            return path
-    raise MigrationsNotFound(
-        "cannot find reviewbot's migrations (looked in "
-        + ", ".join(str(c) for c in candidates) + "); set REVIEWBOT_MIGRATIONS")
+        path = Path(env)
+    else:
+        packaged = importlib.resources.files("reviewbot") / "migrations"
+        # Alembic reads a directory: an installation imported from a zip has none.
+        path = packaged if isinstance(packaged, Path) else Path(str(packaged))
+    if not (path / "env.py").is_file():
+        raise MigrationsNotFound(
+            f"reviewbot's migrations are missing from {path}: the installation is incomplete "
+            "(reinstall reviewbot; a checkout needs its reviewbot/migrations link)")
+    return path
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

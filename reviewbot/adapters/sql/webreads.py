@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,15 +19,12 @@ from sqlalchemy.engine import Engine
 from reviewbot.adapters.sql.graph import chunks
 from reviewbot.adapters.sql.outbox import OutboxRow
 from reviewbot.adapters.sql.queries import SEC, SUB, M, S
-from reviewbot.adapters.sql.rows import META, get_meta, set_meta
 from reviewbot.adapters.sql.seriescodec import decode_series
 from reviewbot.adapters.sql.seriestables import from_micros
 from reviewbot.core.maintainers.subsystems import SubsystemRoute
 from reviewbot.core.model import Series, SeriesId
-from reviewbot.ports import PollRecord
 
 OUT: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
-_POLL = "poll:"
 
 
 class SqlWebReads:
@@ -105,40 +101,3 @@ class SqlWebReads:
             return {(kind, state): int(n) for kind, state, n in conn.execute(
                 sa.select(OUT.c.kind, OUT.c.state, sa.func.count())
                 .group_by(OUT.c.kind, OUT.c.state))}
-
-
-class SqlPollLog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def record(self, key: str, list_name: str, at: datetime, error: str | None) -> None:
-        with self.engine.begin() as conn:
-            text = get_meta(conn, _POLL + key)
-            r: dict[str, Any] = (json.loads(text) if text
-                                 else {"list": list_name, "polls": 0, "errors": 0})
-            r["list"] = list_name
-            r["polls"] += 1
-            if error is None:
-                r["last_success"] = at.isoformat()
-            else:
-                r["errors"] += 1
-                r["last_error_at"] = at.isoformat()
-                r["last_error"] = error[:500]
-            set_meta(conn, _POLL + key, json.dumps(r, sort_keys=True))
-
-    def records(self) -> list[PollRecord]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(META.c.key, META.c.value)
-                                .where(META.c.key.startswith(_POLL)).order_by(META.c.key))
-            return [_record(key.removeprefix(_POLL), json.loads(value)) for key, value in rows]
-
-
-def _record(key: str, r: dict[str, Any]) -> PollRecord:
-    def when(name: str) -> datetime | None:
-        value = r.get(name)
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-    error = r.get("last_error")
-    return PollRecord(key, str(r.get("list", "")), int(r.get("polls", 0)),
-                      int(r.get("errors", 0)), when("last_success"),
-                      when("last_error_at"), error if isinstance(error, str) else None)

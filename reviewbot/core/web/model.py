@@ -50,9 +50,12 @@ class ChatReply:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    name: str
+    name: str  # "database", or a source's / tree's key
     ok: bool
     detail: str
+    last_poll: datetime | None = None  # a source's last successful poll
+    age_seconds: float | None = None
+    limit_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
