@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot.config_web import ChatSettings, HttpSettings, MetricsSettings, parse_web
-from reviewbot.core.notify.message import DEFAULT_LORE, address_of, domain_of
+from reviewbot.core.notify.addresses import DEFAULT_LORE, address_of, domain_of
 from reviewbot.core.notify.outbox import DEFAULT_MAX_ATTEMPTS, InDoubt, RetryPolicy
 from reviewbot.core.notify.smtpurl import SmtpTarget, parse_smtp_url
-from reviewbot.core.policy.schema import _line_index, _line_of  # tomllib has no positions
+from reviewbot.core.policy.tomllines import line_index, line_of
 from reviewbot.locations import config_candidates, database_url, default_database, git_config
 
 # A lore source's first poll fetches this much history: a polite start on a big
@@ -224,10 +224,10 @@ class _Failer:
 
     def __init__(self, path: Path, text: str | None) -> None:
         self.path = path
-        self.index = _line_index(text) if text is not None else {}
+        self.index = line_index(text) if text is not None else {}
 
     def __call__(self, reason: str, *where: str) -> ConfigError:
-        line = _line_of(self.index, where) if self.index and where else None
+        line = line_of(self.index, where) if self.index and where else None
         return ConfigError(f"{self.path}{f':{line}' if line else ''}: {reason}")
 
 
@@ -396,10 +396,10 @@ def _aware_date(value: Any) -> datetime | None:
 
 def _mail(m: Any, path: Path, text: str | None) -> MailSettings:
     """`[mail]`, every error as `file:line: [mail] reason`."""
-    index = _line_index(text) if text is not None else {}
+    index = line_index(text) if text is not None else {}
 
     def fail(key: str | None, reason: str) -> ConfigError:
-        line = _line_of(index, ("mail", key) if key else ("mail",)) if index else None
+        line = line_of(index, ("mail", key) if key else ("mail",)) if index else None
         return ConfigError(f"{path}{f':{line}' if line else ''}: [mail] {reason}")
 
     if not isinstance(m, dict):
@@ -451,10 +451,10 @@ def _mail(m: Any, path: Path, text: str | None) -> MailSettings:
 
 def _web_settings(data: Mapping[str, Any], path: Path, text: str | None) -> dict[str, Any]:
     """`[http]`, `[chat]`, `[metrics]` (reviewbot.config_web), errors as `file:line: ...`."""
-    index = _line_index(text) if text is not None else {}
+    index = line_index(text) if text is not None else {}
 
     def fail(keys: tuple[str, ...], reason: str) -> ConfigError:
-        line = _line_of(index, keys) if index else None
+        line = line_of(index, keys) if index else None
         return ConfigError(f"{path}{f':{line}' if line else ''}: [{keys[0]}] {reason}")
 
     return parse_web(data, path.parent, fail)

@@ -23,20 +23,22 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from reviewbot import config
 from reviewbot.adapters.sql import access
-from reviewbot.adapters.sql import locks as sqllocks
 from reviewbot.adapters.sql import migrate as sqlmigrate
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.core.maintainers.sections import MaintainersError
 from reviewbot.core.model import SeriesId
 from reviewbot.service.context import BacklogContext
-from reviewbot.service.refresh import RefreshReport
 from reviewbot.wiring import App, ContextError, build_app
+
+if TYPE_CHECKING:
+    from reviewbot.service.refresh import RefreshReport
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,8 @@ def open_app(args: argparse.Namespace, *, catch_up: bool = True,
 def holding(app: App, keys: Sequence[str], *, wait: bool) -> Iterator[None]:
     """Hold the per-source locks of `keys` (the daemon's), in order. A held lock is
     waited for, or with `wait` False refused with exit 75 (EX_TEMPFAIL)."""
+    from reviewbot.adapters.sql import locks as sqllocks  # asyncio: only writers need it
+
     locks = sqllocks.for_engine(app.engine)
     held: list[str] = []
     try:

@@ -18,7 +18,7 @@ from reviewbot.adapters.sql.mailstate import SqlMailState, SqlNewMail
 from reviewbot.adapters.sql.outbox import SqlOutbox
 from reviewbot.commands.db import CommandError
 from reviewbot.config import MailSettings, Settings
-from reviewbot.core.notify.message import DEFAULT_LORE
+from reviewbot.core.notify.addresses import DEFAULT_LORE
 from reviewbot.core.policy.model import Policy
 from reviewbot.service.digest import MailIdentity
 from reviewbot.service.mailcmd import CommandPolicy

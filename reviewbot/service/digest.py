@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from reviewbot.core.backlog.turn import State, Turn
+from reviewbot.core.notify.addresses import address_of
 from reviewbot.core.notify.digest import DigestView, Row, digest_drafts
-from reviewbot.core.notify.message import OutgoingMail, address_of, build_message
+from reviewbot.core.notify.message import OutgoingMail, build_message
 from reviewbot.core.policy.model import Policy, address
 from reviewbot.core.pulls.cycle import Cycle
 from reviewbot.ports import (

@@ -22,7 +22,8 @@ from reviewbot.core.backlog.nag import (
     plan_reminders,
 )
 from reviewbot.core.maintainers.subsystems import list_address
-from reviewbot.core.notify.message import OutgoingMail, address_of, build_message
+from reviewbot.core.notify.addresses import address_of
+from reviewbot.core.notify.message import OutgoingMail, build_message
 from reviewbot.core.notify.reminder import ReminderView, reminder_draft
 from reviewbot.core.policy.model import Policy, address
 from reviewbot.ports import BacklogReader, OptOuts, OutboxEntry, OutboxStore, SentLog

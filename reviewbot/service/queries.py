@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from reviewbot.core.backlog.entitled import appliers_for
 from reviewbot.core.backlog.events import (
     OlderRevision,
     SeriesEvent,
@@ -31,7 +32,6 @@ from reviewbot.core.model import Series, SeriesId
 from reviewbot.core.policy.model import Policy
 from reviewbot.ports import BacklogReader, SeriesFigure, SeriesHistory, SeriesSummary
 from reviewbot.service.context import BacklogContext
-from reviewbot.service.refresh import appliers_for
 
 log = logging.getLogger(__name__)
 

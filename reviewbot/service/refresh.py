@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reviewbot.core.backlog.entitled import Appliers
+from reviewbot.core.backlog.entitled import appliers_for
 from reviewbot.core.backlog.events import (
     OlderRevision,
     PatchCommit,
@@ -176,17 +176,6 @@ def _compute(
         per_comp[comp_of[MessageId(record.series.series_id)]].append(record)
     gens = {d.comp: d.gen for d in dirty}
     return [ComponentResult(c, gens[c], tuple(rs)) for c, rs in per_comp.items()], rekey
-
-
-def appliers_for(routing: SeriesRouting, policy: Policy,
-                 aliases: Mapping[str, str]) -> Appliers | None:
-    """Who may say "applied" for a routed series: the M: of every section it routes to
-    (any of their trees may take it) and the policy's tree appliers. None when nothing
-    routes it: then every "applied" statement counts."""
-    if not routing.routes:
-        return None
-    return Appliers(maintainers=tuple(m for r in routing.routes for m in r.maintainers),
-                    named=policy.tree.appliers, aliases=aliases)
 
 
 def build(

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reviewbot.core.backlog.cyclereport import UnknownCycle, cycle_period
-from reviewbot.core.notify.message import address_of, build_message
+from reviewbot.core.notify.addresses import address_of
+from reviewbot.core.notify.message import build_message
 from reviewbot.core.notify.outbox import RetryPolicy
 from reviewbot.core.notify.report import report_draft
 from reviewbot.core.policy.model import Policy

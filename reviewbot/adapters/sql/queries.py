@@ -18,9 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 from reviewbot.adapters.sql import reads
 from reviewbot.adapters.sql.backlogtables import PersonAliasRow
 from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.rows import get_meta
+from reviewbot.adapters.sql.rows import CONTEXT_KEY, get_meta
 from reviewbot.adapters.sql.seriescodec import decode_series, decode_standing
-from reviewbot.adapters.sql.seriesstore import CONTEXT_KEY
 from reviewbot.adapters.sql.seriestables import (
     SeriesRow,
     SeriesSectionRow,

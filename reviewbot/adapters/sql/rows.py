@@ -18,6 +18,8 @@ from reviewbot.core.model import Message, MessageKind
 META: sa.Table = MetaRow.__table__  # type: ignore[attr-defined]
 PERSON: sa.Table = PersonRow.__table__  # type: ignore[attr-defined]
 PEOPLE_KEY = "people_version"
+# the backlog context (policies, MAINTAINERS) the stored standings were computed under
+CONTEXT_KEY = "context_stamp"
 
 
 def subject_key(m: Message) -> int | None:

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from reviewbot.adapters.sql import graph
-from reviewbot.adapters.sql import reparse as sqlreparse
 from reviewbot.adapters.sql.codec import (
     CODEC_VERSION,
     RAW_CODECS,
@@ -294,10 +293,14 @@ class SqlStore:
         self, results: Sequence[tuple[StoredRaw, Message | str, str]]
     ) -> ReparseOutcome:
         with self.engine.begin() as conn:
+            from reviewbot.adapters.sql import reparse as sqlreparse  # only `reparse` needs it
+
             return sqlreparse.apply(conn, results)
 
     def relink_all(self, chunk: int = 2000) -> int:
         """Rebuild every thread component from the stored messages (after a reparse)."""
+        from reviewbot.adapters.sql import reparse as sqlreparse
+
         return sqlreparse.relink_all(self.engine, chunk)
 
     def meta(self, key: str) -> str | None:

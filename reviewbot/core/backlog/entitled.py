@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from reviewbot.core.maintainers.subsystems import SeriesRouting
 from reviewbot.core.model import AppliedNotice
-from reviewbot.core.policy.model import address
+from reviewbot.core.policy.model import Policy, address
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,14 @@ class Appliers:
 def applied_counts(notice: AppliedNotice, sender: str, appliers: Appliers) -> bool:
     """Whether an "applied" notice from `sender` marks the series applied."""
     return notice.by_bot or appliers.includes(sender)
+
+
+def appliers_for(routing: SeriesRouting, policy: Policy,
+                 aliases: Mapping[str, str]) -> Appliers | None:
+    """Who may say "applied" for a routed series: the M: of every section it routes to
+    (any of their trees may take it) and the policy's tree appliers. None when nothing
+    routes it: then every "applied" statement counts."""
+    if not routing.routes:
+        return None
+    return Appliers(maintainers=tuple(m for r in routing.routes for m in r.maintainers),
+                    named=policy.tree.appliers, aliases=aliases)

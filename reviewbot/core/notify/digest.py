@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from reviewbot.core.notify.message import Draft, address_of, lore_link, wrap
+from reviewbot.core.notify.addresses import address_of
+from reviewbot.core.notify.message import Draft, lore_link, wrap
 from reviewbot.core.notify.outbox import OutboxKey
 
 DIGEST = "digest"

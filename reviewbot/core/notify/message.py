@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.utils import format_datetime, getaddresses
 from typing import Any
 from urllib.parse import quote
 
+from reviewbot.core.notify.addresses import address_of, domain_of
 from reviewbot.core.notify.etiquette import (
     KEY_HEADER,
     MARKER,
@@ -33,7 +34,6 @@ from reviewbot.core.notify.etiquette import (
 from reviewbot.core.notify.outbox import OutboxKey
 
 PROSE_WIDTH = 72  # conventions.md §3: prose wrapped at 72 columns
-DEFAULT_LORE = "https://lore.kernel.org"
 
 
 class EtiquetteError(ValueError):
@@ -90,14 +90,6 @@ class _Policy(EmailPolicy):
 _POLICY = _Policy(linesep="\r\n")
 
 
-def address_of(entry: str) -> str:
-    """`Name <a@x>` or `a@x` -> `a@x` (case kept: the local part is the server's business)."""
-    return parseaddr(entry)[1]
-
-
-def domain_of(entry: str) -> str:
-    addr = address_of(entry)
-    return addr.rpartition("@")[2] if "@" in addr else ""
 
 
 def message_id_for(key: OutboxKey, domain: str) -> str:

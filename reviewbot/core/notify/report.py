@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reviewbot.core.backlog.cyclereport import CycleReport, Ranked
-from reviewbot.core.notify.message import Draft, address_of, wrap
+from reviewbot.core.notify.addresses import address_of
+from reviewbot.core.notify.message import Draft, wrap
 from reviewbot.core.notify.outbox import OutboxKey
 
 REPORT = "report"

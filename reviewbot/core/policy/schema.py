@@ -35,6 +35,7 @@ from reviewbot.core.policy.model import (
     Tree,
     address,
 )
+from reviewbot.core.policy.tomllines import line_index, line_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,51 +100,7 @@ TABLE_ARRAYS: dict[tuple[str, str], dict[str, pv.Parser]] = {
 Partial = dict[str, dict[str, Any]]  # table -> key -> parsed value; only keys the file sets
 
 
-# ---- line numbers --------------------------------------------------------------
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\".]+(?:\s*\.\s*[A-Za-z0-9_\-\"]+)*)\s*=")
-
-
-def _split_key(dotted: str) -> tuple[str, ...]:
-    return tuple(part.strip().strip('"') for part in dotted.split("."))
-
-
-def _line_index(text: str) -> dict[tuple[str, ...], int]:
-    """Map key paths to the first line (1-based) defining them.
-
-    tomllib reports no positions for keys, so scan the text: good enough for
-    the plain `[table]` / `key = value` layout the README shows. Array-of-table
-    entries get path elements "name#0", "name#1", ...
-    """
-    index: dict[tuple[str, ...], int] = {}
-    seen_arrays: dict[tuple[str, ...], int] = {}
-    current: tuple[str, ...] = ()
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header:
-            path = _split_key(header.group(2))
-            if header.group(1) == "[[":
-                n = seen_arrays.get(path, 0)
-                seen_arrays[path] = n + 1
-                index.setdefault(path, number)
-                path = (*path[:-1], f"{path[-1]}#{n}")
-            current = path
-            index.setdefault(path, number)
-            continue
-        key = _KEY.match(line)
-        if key:
-            index.setdefault((*current, *_split_key(key.group(1))), number)
-    return index
-
-
-def _line_of(index: Mapping[tuple[str, ...], int], path: tuple[str, ...]) -> int:
-    # Fall back to the enclosing table, then to line 1.
-    while path:
-        if path in index:
-            return index[path]
-        path = path[:-1]
-    return 1
+# ---- line numbers: reviewbot.core.policy.tomllines --------------------------------
 
 
 # ---- one file --------------------------------------------------------------------
@@ -157,12 +114,12 @@ def parse_policy_text(text: str, file: str) -> tuple[Partial, list[PolicyIssue]]
         found = re.search(r"line (\d+)", str(exc))
         line = int(found.group(1)) if found else 1
         return {}, [PolicyIssue(file, line, f"not valid TOML: {exc}")]
-    index = _line_index(text)
+    index = line_index(text)
     issues: list[PolicyIssue] = []
     partial: Partial = {}
 
     def issue(path: tuple[str, ...], reason: str) -> None:
-        issues.append(PolicyIssue(file, _line_of(index, path), reason))
+        issues.append(PolicyIssue(file, line_of(index, path), reason))
 
     for table, body in data.items():
         keys = SCHEMA.get(table)
@@ -287,13 +244,13 @@ def check_policy_files(
     claimed: dict[str, str] = {}
     for file, partial in parsed.items():
         sub = partial.get("subsystem", {})
-        index = _line_index(files[file])
-        line = _line_of(index, ("subsystem",))
+        index = line_index(files[file])
+        line = line_of(index, ("subsystem",))
         if file == default_file:
             for key in ("sections", "lists"):
                 if key in sub:
                     issues[file].append(PolicyIssue(
-                        file, _line_of(index, ("subsystem", key)),
+                        file, line_of(index, ("subsystem", key)),
                         f"subsystem.{key}: the default applies to every subsystem; "
                         "match sections and lists in a subsystem file"))
             continue
@@ -317,7 +274,7 @@ def check_policy_files(
         missing = _gitlab_missing(policy)
         if missing:
             issues[file].append(PolicyIssue(
-                file, _line_of(_line_index(files[file]), ("pull", "transport")),
+                file, line_of(line_index(files[file]), ("pull", "transport")),
                 f"pull.transport gitlab-mr needs pull.{', pull.'.join(missing)}"))
     if any(issues.values()):
         return None, issues
