@@ -33,8 +33,10 @@ def test_installed_copy_runs_from_its_own_files(installed: Installed, home: Path
         cwd=home, env=installed.env(home), capture_output=True, text=True, check=True)
     package, migrations, policies = (Path(line) for line in out.stdout.split())
     venv = installed.exe.parent.parent
-    for path in (package, migrations, policies):
-        assert venv in path.parents and REPO_ROOT not in path.parents, path
+    for path in (package, migrations, policies):  # CI's venv is build/installed, inside
+        assert venv in path.parents, path        # the checkout: its files, not the checkout's
+        assert not path.is_relative_to(REPO_ROOT / "reviewbot"), path
+        assert not path.is_relative_to(REPO_ROOT / "policies"), path
     assert not migrations.is_symlink() and (migrations / "versions" / "0001_initial.py").is_file()
     result = installed.run("policy", "check", home=home)
     assert result.returncode == 0, result.stderr

@@ -93,10 +93,13 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("report", help="the cycle review report: who reviews, who only posts",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--subsystem", required=True, metavar="NAME")
+    p.add_argument("--subsystem", required=True, metavar="NAME",
+                   help="a MAINTAINERS section name or list address")
     p.add_argument("--cycle", metavar="vX.Y", help="the development cycle of this release")
-    p.add_argument("--since", type=parse_when, metavar="DATE")
-    p.add_argument("--until", type=parse_when, metavar="DATE")
+    p.add_argument("--since", type=parse_when, metavar="DATE",
+                   help="the period's start, instead of --cycle (needs --until)")
+    p.add_argument("--until", type=parse_when, metavar="DATE",
+                   help="the period's end (needs --since)")
     p.add_argument("--top", type=int, help="rows per ranking (default: the policy's, 10)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     where = p.add_mutually_exclusive_group()
