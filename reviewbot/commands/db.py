@@ -215,6 +215,8 @@ def bring_up_to_date(app: App) -> RefreshReport | None:
             log.warning("re-deriving every stored mail after a schema upgrade (once)")
             _, report = reparse(app.store, app.raw_reader(), refresher=app.refresh)
             app.store.set_meta("reparse_needed", None)
+        elif app.reader.up_to_date(app.ctx.stamp):
+            report = None
         else:
             report = app.refresh()
     except MaintainersError as exc:

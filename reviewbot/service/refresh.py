@@ -31,7 +31,12 @@ from reviewbot.core.backlog.events import (
 )
 from reviewbot.core.backlog.replay import replay
 from reviewbot.core.backlog.standing import Standing, standing
-from reviewbot.core.maintainers.people import aliases_from_uses, name_key, person_uses
+from reviewbot.core.maintainers.people import (
+    aliases_from_uses,
+    aliases_version,
+    name_key,
+    person_uses,
+)
 from reviewbot.core.maintainers.subsystems import SeriesRouting, route_files
 from reviewbot.core.model import Message, MessageId, Series, SeriesId
 from reviewbot.core.policy.model import Policy, address, ignore_reason
@@ -75,8 +80,7 @@ def current_aliases(store: SeriesStore, ctx: BacklogContext) -> tuple[dict[str, 
     Components whose series name an address whose person changed become dirty.
     Returns (aliases, addresses changed).
     """
-    version = hashlib.sha1(f"{store.people_version()}\0{ctx.stamp}".encode(),
-                           usedforsecurity=False).hexdigest()
+    version = aliases_version(store.people_version(), ctx.stamp)
     stored_version, stored = store.aliases()
     if stored_version == version:
         return stored, 0

@@ -18,7 +18,7 @@ from reviewbot.adapters.sql import graph, mailstate, reads
 from reviewbot.adapters.sql.backlogtables import PersonAliasRow, SeriesActionRow
 from reviewbot.adapters.sql.codec import decode_message
 from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.rows import CONTEXT_KEY, PEOPLE_KEY, get_meta, set_meta
+from reviewbot.adapters.sql.rows import ALIASES_KEY, CONTEXT_KEY, PEOPLE_KEY, get_meta, set_meta
 from reviewbot.adapters.sql.seriescodec import (
     decode_series,
     decode_standing,
@@ -49,7 +49,6 @@ PERSON: sa.Table = PersonRow.__table__  # type: ignore[attr-defined]
 ALIAS: sa.Table = PersonAliasRow.__table__  # type: ignore[attr-defined]
 A: sa.Table = SeriesActionRow.__table__  # type: ignore[attr-defined]
 
-ALIASES_KEY = "aliases_version"
 ALIASES_HASH_KEY = "aliases_hash"
 
 

@@ -13,6 +13,7 @@ Two sources, in order:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -111,3 +112,10 @@ def person_uses(messages: Iterable[Message]) -> Counter[tuple[str, str]]:
             if key is not None and "@" in addr:
                 uses[(key, addr)] += 1
     return uses
+
+
+def aliases_version(people_version: str, stamp: str) -> str:
+    """The version of the alias map computed from the stored people (their version)
+    under a backlog context (its stamp): a stored map of another version is stale."""
+    return hashlib.sha1(f"{people_version}\0{stamp}".encode(),
+                        usedforsecurity=False).hexdigest()
