@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql import migrate as sqlmigrate
-from reviewbot.adapters.sql import ops
+from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.config import Settings
 from reviewbot.core.web.model import Check, HealthReport
 from reviewbot.service.health import Watched, judge
@@ -44,7 +44,7 @@ def health_report(engine: Engine, conf: Settings, where: str, now: datetime, *,
     """Read the schema and the poll log (never writes), then judge."""
     try:
         current, head = sqlmigrate.current_revision(engine), sqlmigrate.head_revision()
-        polls = ops.last_polls(engine) if current is not None else {}
+        polls = SqlPollLog(engine).last_successes() if current is not None else {}
     except Exception as exc:  # unreachable, refused, a broken file: unhealthy, one line
         text = str(exc).strip().splitlines()
         database = Check("database", False, f"{where}: {text[0] if text else type(exc).__name__}")

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reviewbot.adapters.sql import ops
+from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.commands.db import (
     CommandError,
     add_wait_option,
@@ -145,8 +145,10 @@ def _ingest_one(app: App, s: SourceSettings, pool: ParsePool | None, *, last: bo
         started = time.monotonic()
         shown = _Progress(f"{s.list_name} ({s.kind})") if sys.stderr.isatty() else None
 
+        polls = SqlPollLog(app.engine)  # `reviewbot health` sees a CLI ingest's batches too
+
         def progress(r: IngestReport) -> None:
-            ops.record_poll(app.engine, source.key, datetime.now(UTC))
+            polls.progress(source.key, s.list_name, datetime.now(UTC))
             if shown is not None:
                 shown(r)
 
@@ -162,7 +164,7 @@ def _ingest_one(app: App, s: SourceSettings, pool: ParsePool | None, *, last: bo
         finally:
             if shown is not None:
                 shown.done()
-        ops.record_poll(app.engine, source.key, datetime.now(UTC))
+        polls.progress(source.key, s.list_name, datetime.now(UTC))
         print(report.summary(time.monotonic() - started))
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reviewbot.adapters.sql import locks, ops
+from reviewbot.adapters.sql import locks
 from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.adapters.sql.trees import AppliedRow, applied_rows
 from reviewbot.adapters.system.systemd import Notifier
@@ -78,7 +78,7 @@ def _poll(args: argparse.Namespace) -> int:
                 failed = True
                 print(f"reviewbot: error: tree {p.tree.source}: {exc}", file=sys.stderr)
                 continue
-            ops.record_poll(app.engine, p.key, datetime.now(UTC))
+            SqlPollLog(app.engine).progress(p.key, "", datetime.now(UTC))
         print(report.summary())
         for w in report.warnings:
             print(f"  warning: {w}")

@@ -30,8 +30,6 @@ def judge(database: Check, watched: Sequence[Watched], broken: Sequence[Check],
     """The report: the database check, the sources broken in the settings already, then
     one check per watched source or tree."""
     checks = [database, *broken]
-    if not database.ok and not last_polls:
-        return HealthReport(now, tuple(checks))  # nothing more can be known
     for w in watched:
         limit = w.limit.total_seconds()
         last = last_polls.get(w.key)

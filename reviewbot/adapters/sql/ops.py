@@ -1,10 +1,4 @@
-"""What operators ask the database: sources, last successful polls, quarantined mail.
-
-The last successful poll of each source (and tree) is kept in the poll log
-(adapters/sql/polllog.py), written by whoever polled (the daemon or a CLI ingest)
-after every stored batch and at the end of a poll, so `reviewbot health`, a
-separate process, can tell a stuck daemon from a busy one.
-"""
+"""What operators ask the database: sources and quarantined mail (polls: polllog.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql.codec import unpack_raw
-from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.adapters.sql.tables import CursorRow, QuarantineRow
 
 Q: sa.Table = QuarantineRow.__table__  # type: ignore[attr-defined]
@@ -28,16 +21,6 @@ def source_keys(engine: Engine) -> list[str]:
     """Every source that was ever ingested (it has a cursor), sorted."""
     with engine.connect() as conn:
         return sorted(conn.execute(sa.select(C.c.key)).scalars())
-
-
-def record_poll(engine: Engine, key: str, when: datetime, list_name: str = "") -> None:
-    """A successful poll (or stored batch) by a CLI command."""
-    SqlPollLog(engine).progress(key, list_name, when)
-
-
-def last_polls(engine: Engine) -> dict[str, datetime]:
-    """Source (or "tree:...") key -> its last successful poll."""
-    return {r.key: r.last_success for r in SqlPollLog(engine).records() if r.last_success}
 
 
 @dataclass(frozen=True, slots=True)
