@@ -90,6 +90,24 @@ class TestSchema:
         assert store.meta("reparse_needed") == "1"
         assert [r.raw for rows in store.stored_raw(10) for r in rows] == [old_raw]
 
+    def test_0009_keeps_the_components_and_stops_reusing_their_ids(
+            self, empty_engine: Engine) -> None:
+        """Components stored before 0009 survive it, dirty or not, and after it the id of
+        a deleted highest component is not handed out again."""
+        sqlmigrate.upgrade(empty_engine, "0008")
+        add = sa.text("INSERT INTO component (size, gen, dirty) VALUES (:n, :g, :d) RETURNING id")
+        with empty_engine.begin() as conn:
+            first = conn.execute(add, {"n": 2, "g": 3, "d": True}).scalar_one()
+            last = conn.execute(add, {"n": 1, "g": 1, "d": False}).scalar_one()
+        sqlmigrate.upgrade(empty_engine)
+        with empty_engine.begin() as conn:
+            rows = conn.execute(sa.text("SELECT id, size, gen, dirty FROM component"
+                                        " ORDER BY id")).all()
+            assert [tuple(r) for r in rows] == [(first, 2, 3, True), (last, 1, 1, False)]
+            conn.execute(sa.text("DELETE FROM component WHERE id = :i"), {"i": last})
+            new = conn.execute(add, {"n": 1, "g": 1, "d": True}).scalar_one()
+        assert new > last
+
     def test_a_fresh_database_needs_no_reparse(self, store: SqlStore) -> None:
         assert store.meta("reparse_needed") is None
 
@@ -266,6 +284,27 @@ class TestRefreshWrites:
         assert series_store.save_components([ComponentResult(dirty.comp, dirty.gen, ())],
                                             {}, aliases_digest({})) == set()
         assert series_store.dirty_components(100)[0].gen > dirty.gen
+
+    def test_a_refresh_of_a_merged_away_component_never_lands_on_a_new_one(
+            self, store: SqlStore) -> None:
+        """Component ids are never reused. A refresh computed for a component that a batch
+        then merged into another must not be stored over a new component that got its id
+        (SQLite reuses the highest rowid unless the table says AUTOINCREMENT). That lost
+        a series when three pollers shared one SQLite database."""
+        put(store, [note("big@x"), reply("big-r@x", "big@x")])
+        put(store, [note("small@x")])  # the newest component: the highest id
+        series_store = SqlSeriesStore(store.engine)
+        stale = next(d for d in series_store.dirty_components(100)
+                     if d.comp == comps(store)["small@x"][0])
+        joins = reply("join@x", "big@x")
+        joins = Parsed(joins.mail, replace(joins.message, references=(
+            MessageId("small@x"), MessageId("big@x"))), joins.sha256)
+        put(store, [joins])  # merges small@x's component into big@x's and deletes it
+        put(store, [note("new@x")])  # a new component
+        assert comps(store)["new@x"][0] != stale.comp
+        assert series_store.save_components([ComponentResult(stale.comp, stale.gen, ())],
+                                            {}, aliases_digest({})) == set()
+        assert comps(store)["new@x"][1] is True  # still waits for its refresh
 
     def test_results_from_a_replaced_alias_map_are_not_written(self, store: SqlStore) -> None:
         """Another process stored a new map of who is who: results computed with the old

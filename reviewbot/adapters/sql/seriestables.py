@@ -48,12 +48,18 @@ def _blob() -> Any:
 
 
 class ComponentRow(SQLModel, table=True):
-    """A closed set of messages that assemble together (core.series.closure)."""
+    """A closed set of messages that assemble together (core.series.closure).
+
+    Ids are never reused (AUTOINCREMENT on SQLite; PostgreSQL's sequences never go
+    back): a refresh stores its results only where (id, gen) is still what it read,
+    and a merged-away component's id handed to a new one would pass that check.
+    """
 
     __tablename__ = "component"
     __table_args__ = (
         sa.Index("ix_component_dirty", "id", sqlite_where=sa.text("dirty"),
                  postgresql_where=sa.text("dirty")),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
