@@ -69,7 +69,7 @@ smoke:
 test: system venv installed
 	REVIEWBOT_TEST_PG_URL="$${REVIEWBOT_TEST_PG_URL:-$$(tail -n 1 .ci/.pg-url)}" \
 	REVIEWBOT_INSTALLED=$(abspath $(INSTALLED))/bin/reviewbot \
-	  $(BIN)/pytest -q -p no:cacheprovider
+	  $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check reviewbot tests bench

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql.locks import FileLocks, PgAdvisoryLocks
 from reviewbot.adapters.sql.store import SqlStore, make_engine
@@ -114,21 +115,25 @@ def test_a_source_locked_by_another_daemon_is_skipped(tmp_path: Path, small_epoc
 
 
 @pytest.mark.postgres
-def test_postgres_advisory_lock_is_exclusive_across_connections() -> None:
-    """Two daemons sharing one PostgreSQL database cannot both hold a source's lock."""
-    engine_a, engine_b = make_engine(PG_URL), make_engine(PG_URL)
-    a, b = PgAdvisoryLocks(engine_a), PgAdvisoryLocks(engine_b)
+def test_postgres_advisory_lock_is_exclusive_across_connections(pg_engine: Engine) -> None:
+    """Two daemons sharing one PostgreSQL database cannot both hold a source's lock; an
+    installation in another schema of that database has locks of its own."""
+    url = pg_engine.url  # a private schema (its search_path rides in the URL)
+    engines = [make_engine(url), make_engine(url), make_engine(PG_URL)]
+    a, b, elsewhere = (PgAdvisoryLocks(e) for e in engines)
     try:
         assert a.try_acquire("epoch:linux-rdma")
         assert not b.try_acquire("epoch:linux-rdma")
+        assert elsewhere.try_acquire("epoch:linux-rdma")
         assert b.try_acquire("epoch:netdev")
         a.release("epoch:linux-rdma")
         assert b.try_acquire("epoch:linux-rdma")
     finally:
-        b.release("epoch:linux-rdma")
+        for locks in (b, elsewhere):
+            locks.release("epoch:linux-rdma")
         b.release("epoch:netdev")
-        engine_a.dispose()
-        engine_b.dispose()
+        for e in engines:
+            e.dispose()
 
 
 def test_sigterm_stops_the_daemon_cleanly_with_systemd_notifications(

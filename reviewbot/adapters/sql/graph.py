@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from reviewbot.adapters.sql.locks import pg_lock_key
 from reviewbot.adapters.sql.seriestables import ComponentRow, SeriesRow, ThreadKeyRow
 from reviewbot.adapters.sql.tables import MessageRow
 
@@ -28,7 +29,6 @@ COMP: sa.Table = ComponentRow.__table__  # type: ignore[attr-defined]
 KEY: sa.Table = ThreadKeyRow.__table__  # type: ignore[attr-defined]
 S: sa.Table = SeriesRow.__table__  # type: ignore[attr-defined]
 CHUNK = 500
-GRAPH_LOCK = 0x7265766267  # "revbg": pg_advisory_xact_lock key for the component graph
 
 
 def chunks(seq: Sequence[Any], n: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -46,7 +46,8 @@ def lock_graph(conn: Connection) -> None:
     the first write) and two writers could both decide a key is new.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": GRAPH_LOCK})
+        conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({pg_lock_key('k')})"),
+                     {"k": "component graph"})
     elif conn.dialect.name == "sqlite":
         conn.execute(sa.text("UPDATE meta SET value = value WHERE key = 'graph_lock'"))
 

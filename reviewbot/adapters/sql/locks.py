@@ -5,6 +5,10 @@ database. PostgreSQL installations may span machines: a session-level
 advisory lock held on a dedicated connection. Both are released by the
 kernel or the server when the process dies, so a crash never leaves a
 stale lock behind.
+
+Advisory locks belong to the whole PostgreSQL database, so their keys name the
+schema too: installations (or test runs) in other schemas of one database never
+wait for each other.
 """
 
 from __future__ import annotations
@@ -66,20 +70,23 @@ class FileLocks:
         return f"pid {text[0]}" if text and text[0].isdigit() else None
 
 
+def pg_lock_key(param: str) -> str:
+    """SQL for the 64-bit advisory lock key of the name in bind parameter `param`, in
+    this connection's schema."""
+    return f"hashtextextended('reviewbot ' || current_schema() || ' ' || :{param}, 0)"
+
+
 class PgAdvisoryLocks:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._held: dict[str, Connection] = {}
 
-    @staticmethod
-    def lock_id(key: str) -> int:
-        return int.from_bytes(_digest(key)[:8], "big", signed=True)
-
     def try_acquire(self, key: str) -> bool:
         if key in self._held:
             return True
         conn = self._engine.connect()
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_id(key)})
+        got = conn.execute(sa.text(f"SELECT pg_try_advisory_lock({pg_lock_key('k')})"),
+                           {"k": f"source {key}"})
         if not got.scalar():
             conn.close()
             return False
@@ -90,7 +97,8 @@ class PgAdvisoryLocks:
     def release(self, key: str) -> None:
         conn = self._held.pop(key, None)
         if conn is not None:
-            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.lock_id(key)})
+            conn.execute(sa.text(f"SELECT pg_advisory_unlock({pg_lock_key('k')})"),
+                         {"k": f"source {key}"})
             conn.close()
 
 
