@@ -40,7 +40,7 @@ def _context() -> object:
     """The backlog context an installation has: shipped policies, real MAINTAINERS."""
     from reviewbot.adapters.kernel.maintainers_file import LazyMaintainers, MaintainersSource
     from reviewbot.adapters.kernel.policy_files import load_policies
-    from reviewbot.service.context import BacklogContext
+    from reviewbot.service.backlog.context import BacklogContext
 
     return BacklogContext(load_policies(ROOT / "policies"),
                           LazyMaintainers(MaintainersSource.from_path(MAINTAINERS)))
@@ -92,8 +92,8 @@ def ingest(corpus: Path, raw_codec: str = "zlib") -> dict[str, float]:
     from reviewbot.adapters.sql import migrate as sqlmigrate
     from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
     from reviewbot.adapters.sql.store import SqlStore, make_engine
-    from reviewbot.service.ingest import ingest as run_ingest
-    from reviewbot.service.refresh import refresh
+    from reviewbot.service.backlog.ingest import ingest as run_ingest
+    from reviewbot.service.backlog.refresh import refresh
     from reviewbot.wiring import parse_pool
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,7 +144,7 @@ def stages(corpus: Path) -> dict[str, float]:
     from reviewbot.adapters.sql.store import SqlStore, make_engine
     from reviewbot.core.mail.parse import parse_message
     from reviewbot.ports import Parsed, RawMail
-    from reviewbot.service.refresh import refresh
+    from reviewbot.service.backlog.refresh import refresh
 
     out: dict[str, float] = {}
     clock = time.process_time

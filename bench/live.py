@@ -261,7 +261,7 @@ def main() -> int:
     from reviewbot.adapters.system.systemd import Notifier
     from reviewbot.config import Settings
     from reviewbot.daemon import Daemon, Poller
-    from reviewbot.service.queries import queue, series_view
+    from reviewbot.service.backlog.queries import queue, series_view
     from reviewbot.wiring import build_app
 
     app = build_app(Settings(), f"sqlite:///{db}", env)

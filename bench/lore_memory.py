@@ -42,7 +42,7 @@ def child(url: str, since: str | None, mode: str, db: str) -> None:
     if mode == "ingest":
         from reviewbot.adapters.sql import migrate
         from reviewbot.adapters.sql.store import SqlStore, make_engine
-        from reviewbot.service.ingest import ingest
+        from reviewbot.service.backlog.ingest import ingest
 
         engine = make_engine(f"sqlite:///{db}")
         migrate.upgrade(engine)

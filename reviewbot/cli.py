@@ -20,15 +20,19 @@ from collections.abc import Sequence
 
 from reviewbot import __version__
 
-# Explicit registry: each command name -> the module in reviewbot/commands/ that adds it.
+# Explicit registry: each command name -> its module under reviewbot/commands/ (grouped
+# by noun: backlog, mail, trees; the operator's commands at the top).
 COMMANDS: dict[str, str] = {
-    "ingest": "ingest", "series": "series", "queue": "queue", "stats": "stats",
-    "reparse": "reparse", "db": "db", "policy": "policy", "run": "run", "route": "route",
-    "trees": "trees", "applied": "trees", "claim": "manual", "release": "manual",
-    "assign": "manual", "override": "manual", "outbox": "outbox", "cycle": "cycle",
-    "pr": "pr", "debt": "debt", "am": "am", "health": "health", "quarantine": "quarantine",
-    "digest": "digest", "nag": "nag", "suggest": "suggest", "report": "report",
-    "serve": "serve",
+    "ingest": "ingest", "reparse": "reparse", "db": "db", "policy": "policy", "run": "run",
+    "serve": "serve", "health": "health",
+    "series": "backlog.series", "queue": "backlog.queue", "stats": "backlog.stats",
+    "route": "backlog.route", "am": "backlog.am", "quarantine": "backlog.quarantine",
+    "claim": "backlog.manual", "release": "backlog.manual", "assign": "backlog.manual",
+    "override": "backlog.manual",
+    "digest": "mail.digest", "nag": "mail.nag", "outbox": "mail.outbox",
+    "suggest": "mail.suggest", "report": "mail.report",
+    "trees": "trees.applied", "applied": "trees.applied", "cycle": "trees.cycle",
+    "pr": "trees.pr", "debt": "trees.debt",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 _GLOBAL_VALUES = frozenset({"--db", "--config"})  # global options that take a value

@@ -38,10 +38,10 @@ from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.config import DEFAULT_STOP_TIMEOUT
 from reviewbot.core.policy.model import PolicySet
 from reviewbot.ports import Batch, PollLog, Source, SourceLocks, Store, Tree, TreeStore
-from reviewbot.service.ingest import IngestReport, ingest
-from reviewbot.service.parsing import ParsePool
-from reviewbot.service.refresh import RefreshReport
-from reviewbot.service.trees import TreeReport, poll_tree
+from reviewbot.service.backlog.ingest import IngestReport, ingest
+from reviewbot.service.backlog.parsing import ParsePool
+from reviewbot.service.backlog.refresh import RefreshReport
+from reviewbot.service.trees.applied import TreeReport, poll_tree
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -136,7 +136,7 @@ class Daemon:
     refresher: Callable[[], RefreshReport] | None = None
     pool: ParsePool | None = None  # workers for big polls (a first ingest); closed on exit
     policy_check_interval: float = 60.0
-    # loops run beside the pollers until stop (the mail loops: service.schedule.MailLoops.run)
+    # loops run beside the pollers until stop (the mail loops: service.mail.schedule.MailLoops.run)
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
     # each poll's outcome and every stored batch, for health and metrics (adapters/sql/polllog)
     poll_log: PollLog | None = None

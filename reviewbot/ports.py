@@ -918,7 +918,7 @@ class WebReads(Protocol):
 
 
 class WebBackend(Protocol):
-    """Everything the HTTP surface asks (service/web.py). Every method does blocking
+    """Everything the HTTP surface asks (service/web/backend.py). Every method does blocking
     database work: the adapter calls them in worker threads, never on the event loop.
     Errors the client caused are core.web.model.WebError (status and message)."""
 

@@ -20,7 +20,7 @@ from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.config import DEFAULT_LORE_BACKFILL, Settings, SourceSettings, TreeSettings
 from reviewbot.locations import packaged_policies
 from reviewbot.ports import Source, Tree
-from reviewbot.service.context import BacklogContext
+from reviewbot.service.backlog.context import BacklogContext
 
 # Imported where used: a query never parses mail, reads epochs, assembles series nor
 # writes (these imports are a fifth of a `series` process' start-up).
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from reviewbot.adapters.sql.actions import SqlActions
     from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
     from reviewbot.adapters.sql.trees import SqlTrees
-    from reviewbot.service.parsing import ParsePool
-    from reviewbot.service.refresh import RefreshReport
+    from reviewbot.service.backlog.parsing import ParsePool
+    from reviewbot.service.backlog.refresh import RefreshReport
 
 
 class SourceError(ValueError):
@@ -225,7 +225,7 @@ class App:
         return SqlTrees(self.engine)
 
     def refresh(self) -> RefreshReport:
-        from reviewbot.service.refresh import refresh
+        from reviewbot.service.backlog.refresh import refresh
 
         return refresh(self.series, self.ctx)
 
@@ -254,7 +254,7 @@ def parse_pool(cpus: int | None = None) -> ParsePool | None:
     refreshes. None on a single core."""
     from reviewbot.adapters.sql.codec import decode_message, encode_message
     from reviewbot.core.mail.parse import parse_message
-    from reviewbot.service.parsing import ParsePool
+    from reviewbot.service.backlog.parsing import ParsePool
 
     cpus = os.cpu_count() if cpus is None else cpus
     if not cpus or cpus < 2:

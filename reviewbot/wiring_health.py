@@ -1,4 +1,4 @@
-"""The health check's reads (service.health judges): which sources and trees the
+"""The health check's reads (service.backlog.health judges): which sources and trees the
 settings watch, the database's schema and the poll log. Shared by `reviewbot health`
 and `GET /healthz`, so both say the same."""
 
@@ -12,7 +12,7 @@ from reviewbot.adapters.sql import migrate as sqlmigrate
 from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.config import Settings
 from reviewbot.core.web.model import Check, HealthReport
-from reviewbot.service.health import Watched, judge
+from reviewbot.service.backlog.health import Watched, judge
 from reviewbot.wiring import SourceError, build_source, configured_trees
 
 

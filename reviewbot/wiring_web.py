@@ -1,5 +1,5 @@
 """The composition root of the HTTP surface: settings and the App's adapters -> the web
-backend (service/web.py) and the server's options (adapters/web).
+backend (service/web/backend.py) and the server's options (adapters/web).
 
 `serve` builds it on its own; `run` builds the same when `[http] listen` is set and
 hands the daemon `http_server(...)` to start before READY=1.
@@ -26,11 +26,11 @@ from reviewbot.config_web import Listen, SecretError
 from reviewbot.core.pulls.cycle import Cycle, NoMainlineTags, cycle_from_tags
 from reviewbot.core.web.model import HealthReport
 from reviewbot.ports import MainlineTags
-from reviewbot.service.api import Api
-from reviewbot.service.chat import ChatService
-from reviewbot.service.dashboard import Dashboard
-from reviewbot.service.metrics import DebtSource, MetricsService
-from reviewbot.service.web import WebService
+from reviewbot.service.web.api import Api
+from reviewbot.service.web.backend import WebService
+from reviewbot.service.web.chat import ChatService
+from reviewbot.service.web.dashboard import Dashboard
+from reviewbot.service.web.metrics import DebtSource, MetricsService
 from reviewbot.wiring import App
 from reviewbot.wiring_health import health_report
 

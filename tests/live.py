@@ -1,7 +1,7 @@
 """Helpers for tests of the live core: stored results vs one full pass, parsed mail cached.
 
 `stored` reads back every series as the refreshes stored it; `reference` computes
-them all from scratch (service.refresh.full_pass) over the same live messages,
+them all from scratch (service.backlog.refresh.full_pass) over the same live messages,
 recorded actions and commit matches. Equal dicts mean the incremental path is right.
 """
 
@@ -24,8 +24,8 @@ from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, SeriesId
 from reviewbot.core.policy.model import Policy, PolicySet
 from reviewbot.ports import RawMail, SeriesRecord
-from reviewbot.service.context import BacklogContext
-from reviewbot.service.refresh import RefreshReport, full_pass, refresh
+from reviewbot.service.backlog.context import BacklogContext
+from reviewbot.service.backlog.refresh import RefreshReport, full_pass, refresh
 from tests.conftest import REPO_ROOT
 
 M: sa.Table = MessageRow.__table__  # type: ignore[attr-defined]

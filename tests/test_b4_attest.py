@@ -20,10 +20,10 @@ import pytest
 from reviewbot.adapters.b4.attest import B4Attestor, signed, verdict
 from reviewbot.adapters.b4.setup import offline
 from reviewbot.cli import main
+from reviewbot.commands.backlog.queue import attestation_failures
 from reviewbot.commands.db import open_app
-from reviewbot.commands.queue import attestation_failures
 from reviewbot.core.model import MessageId
-from reviewbot.service.queries import QueueFilter, queue
+from reviewbot.service.backlog.queries import QueueFilter, queue
 from tests.test_mailcmd import Dns, _keypair
 
 DATE = "Mon, 03 Nov 2025 10:00:00 +0000"

@@ -17,7 +17,7 @@ from reviewbot.adapters.sources.mboxfile import MboxSource
 from reviewbot.adapters.sql.codec import decode_message
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.ports import RawMail
-from reviewbot.service.ingest import ingest
+from reviewbot.service.backlog.ingest import ingest
 from tests.conftest import DATA
 from tests.core.mailedit import with_date, without
 from tests.core.test_mail_dates import FIRST_HOP

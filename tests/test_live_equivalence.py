@@ -3,7 +3,7 @@
 Mail arrives in any order and any batch sizes, with re-deliveries and public-inbox
 deletions; refreshes run at arbitrary points (or only at the end). The stored
 series, revisions, trailers, routing and standings must then be exactly those of
-`assemble(all)` plus one standing per series (service.refresh.full_pass).
+`assemble(all)` plus one standing per series (service.backlog.refresh.full_pass).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.core.model import MessageId
 from reviewbot.ports import Deletion, RawMail
-from reviewbot.service.ingest import ingest
+from reviewbot.service.backlog.ingest import ingest
 from tests.live import (
     CachedParser,
     diff,

@@ -26,11 +26,11 @@ from reviewbot.adapters.sql.mailstate import SqlMailState
 from reviewbot.adapters.sql.outbox import SqlOutbox
 from reviewbot.adapters.sql.store import make_engine
 from reviewbot.cli import main
-from reviewbot.commands.mailsetup import command_env, identity
+from reviewbot.commands.mail.setup import command_env, identity
 from reviewbot.core.notify.etiquette import check_message
-from reviewbot.service.mailcmd import CommandPolicy
-from reviewbot.service.mailexec import handle_command_mail
-from reviewbot.service.queries import series_view
+from reviewbot.service.backlog.queries import series_view
+from reviewbot.service.mail.mailcmd import CommandPolicy
+from reviewbot.service.mail.mailexec import handle_command_mail
 from reviewbot.wiring import build_app
 from tests.smtp_server import SmtpServer
 from tests.sqlfixtures import PG_URL

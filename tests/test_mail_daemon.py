@@ -33,13 +33,13 @@ from reviewbot import config
 from reviewbot.adapters.sql.locks import FileLocks
 from reviewbot.adapters.sql.mailstate import SqlMailState
 from reviewbot.adapters.system.systemd import Notifier
-from reviewbot.commands.mailsetup import build_mail_loops
+from reviewbot.commands.mail.setup import build_mail_loops
 from reviewbot.core.notify.etiquette import check_message
 from reviewbot.core.notify.outbox import OutboxState
 from reviewbot.daemon import Daemon, Poller
 from reviewbot.ports import Batch, OutboxEntry, RawMail
-from reviewbot.service.outbox import flush
-from reviewbot.service.schedule import MailLoops
+from reviewbot.service.mail.outbox import flush
+from reviewbot.service.mail.schedule import MailLoops
 from reviewbot.wiring import App, build_app
 from tests.smtp_server import SmtpServer
 
@@ -281,7 +281,7 @@ def test_commands_arrive_with_the_list_mail_and_answer_the_reminders_series(
     from reviewbot.core.backlog.nag import NAG, Reminder
     from reviewbot.core.notify.message import build_message
     from reviewbot.core.notify.reminder import ReminderView, reminder_draft
-    from reviewbot.service.queries import series_view
+    from reviewbot.service.backlog.queries import series_view
 
     bnxt = "20250104061519.2540178-1-kalesh-anakkur.purayil@broadcom.com"
     clock = [datetime(2025, 1, 10, 12, tzinfo=UTC)]

@@ -23,8 +23,8 @@ from reviewbot.core.notify.ack import CommandOutcome, ack_draft
 from reviewbot.core.notify.authz import Entitled, authorize
 from reviewbot.core.notify.etiquette import check_message
 from reviewbot.core.notify.message import build_message
-from reviewbot.service.mailcmd import CommandPolicy, Refusal, receive_command_mail
-from reviewbot.service.outbox import enqueue
+from reviewbot.service.mail.mailcmd import CommandPolicy, Refusal, receive_command_mail
+from reviewbot.service.mail.outbox import enqueue
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 SERIES = "20250104061519.2540178-1-kalesh-anakkur.purayil@broadcom.com"
@@ -114,7 +114,7 @@ def test_the_same_signed_mail_twice_is_a_replay(sign: Signer, dns: Dns, log: Sql
                                                 caplog: pytest.LogCaptureFixture) -> None:
     raw = sign(command_mail())
     assert receive(raw, dns, log).accepted
-    with caplog.at_level(logging.WARNING, "reviewbot.service.mailcmd"):
+    with caplog.at_level(logging.WARNING, "reviewbot.service.mail.mailcmd"):
         again = receive(raw, dns, log)
     assert not again.accepted and again.refusal is Refusal.REPLAYED and not again.answer
     assert "refused (replayed) from leon@kernel.org <cmd-1@kernel.org>" in caplog.text
@@ -131,7 +131,7 @@ def test_forged_commands_are_refused(sign: Signer, dns: Dns, log: SqlOutbox, how
         old, new = ((b"claim", b"release") if how == "altered body"
                     else (b"leon@kernel.org", b"jgg@kernel.org"))
         forged = forged.replace(old, new)
-    with caplog.at_level(logging.WARNING, "reviewbot.service.mailcmd"):
+    with caplog.at_level(logging.WARNING, "reviewbot.service.mail.mailcmd"):
         got = receive(forged, dns, log)
     assert got.refusal is Refusal.FORGED and not got.accepted
     assert "refused (forged)" in caplog.text
@@ -140,7 +140,7 @@ def test_forged_commands_are_refused(sign: Signer, dns: Dns, log: SqlOutbox, how
 
 def test_unsigned_commands_are_refused(dns: Dns, log: SqlOutbox,
                                        caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, "reviewbot.service.mailcmd"):
+    with caplog.at_level(logging.WARNING, "reviewbot.service.mail.mailcmd"):
         got = receive(command_mail(), dns, log)
     assert got.refusal is Refusal.UNSIGNED and "no DKIM signature" in caplog.text
 
@@ -150,7 +150,7 @@ def test_a_valid_signature_of_another_domain_is_refused(sign: Signer, dns: Dns,
                                                         caplog: pytest.LogCaptureFixture
                                                         ) -> None:
     raw = sign(command_mail(), "evil.org", selector="e1")
-    with caplog.at_level(logging.WARNING, "reviewbot.service.mailcmd"):
+    with caplog.at_level(logging.WARNING, "reviewbot.service.mail.mailcmd"):
         got = receive(raw, dns, log)
     assert got.refusal is Refusal.WRONG_DOMAIN
     assert "signed by evil.org, not kernel.org" in caplog.text

@@ -23,7 +23,7 @@ from reviewbot.cli import main
 from reviewbot.core.notify.message import Draft, OutgoingMail, build_message
 from reviewbot.core.notify.outbox import InDoubt, OutboxKey, OutboxState, RetryPolicy
 from reviewbot.core.notify.smtpurl import parse_smtp_url
-from reviewbot.service.outbox import LOCK_KEY, enqueue, flush, run_outbox, send_due
+from reviewbot.service.mail.outbox import LOCK_KEY, enqueue, flush, run_outbox, send_due
 from tests.smtp_server import SmtpServer
 
 NOW = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from reviewbot.commands.pr import X_MAILER
+from reviewbot.commands.trees.pr import X_MAILER
 from tests.conftest import DATA
 from tests.fake_gitlab import TOKEN, FakeGitLab, serve_in_thread
 from tests.pulls_build import LINUS, World, git, write_settings

@@ -12,7 +12,7 @@ from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageId, Series
 from reviewbot.ports import Deletion, RawMail
-from reviewbot.service.ingest import IngestReport, ingest, reparse
+from reviewbot.service.backlog.ingest import IngestReport, ingest, reparse
 from tests.live import live_messages, refresher, stored
 from tests.sqlfixtures import ListSource, header_parse, snapshot
 
@@ -218,7 +218,7 @@ def test_parsing_in_worker_processes_stores_the_same(
     """Batches parsed by a ParsePool's workers (after the first two) store exactly what
     parsing in-process stores: messages, quarantine, series."""
     from reviewbot.adapters.sql.codec import decode_message, encode_message
-    from reviewbot.service.parsing import ParsePool
+    from reviewbot.service.backlog.parsing import ParsePool
 
     mails = corpus_mails[:1500]
     pool = ParsePool(parse_message, encode_message, decode_message, 1)

@@ -12,7 +12,7 @@ from reviewbot.adapters.sources.lore import LoreSource
 from reviewbot.adapters.sources.mboxfile import MboxSource
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.ports import RawMail
-from reviewbot.service.ingest import ingest
+from reviewbot.service.backlog.ingest import ingest
 from tests.epochs import make_epoch
 from tests.live import refresher
 from tests.sqlfixtures import snapshot

@@ -37,7 +37,7 @@ from reviewbot.core.model import (
     Subject,
 )
 from reviewbot.ports import BatchOutcome, ComponentResult, Parsed, RawMail, Rejected, Removal
-from reviewbot.service.refresh import aliases_digest
+from reviewbot.service.backlog.refresh import aliases_digest
 from tests.live import live_messages, refresher
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)

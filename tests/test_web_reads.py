@@ -13,8 +13,8 @@ from reviewbot import config
 from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.adapters.sql.webreads import SqlWebReads
 from reviewbot.cli import main
-from reviewbot.service.metrics import MetricsService
-from reviewbot.service.queries import queue
+from reviewbot.service.backlog.queries import queue
+from reviewbot.service.web.metrics import MetricsService
 from reviewbot.wiring import build_app
 from tests.sqlfixtures import BACKENDS
 from tests.webfix import POLICIES

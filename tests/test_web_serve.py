@@ -4,7 +4,7 @@
   process printed answers at that moment.
 - SIGTERM stops it gracefully: STOPPING=1, a request in flight still gets its answer,
   exit 0.
-- `/healthz` runs the checks of `reviewbot health` (service.health): the database, and
+- `/healthz` runs the checks of `reviewbot health` (service.backlog.health): the database, and
   a successful poll of every configured source within the limit.
 """
 

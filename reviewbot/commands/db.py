@@ -34,11 +34,11 @@ from reviewbot.adapters.sql import migrate as sqlmigrate
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.core.maintainers.sections import MaintainersError
 from reviewbot.core.model import SeriesId
-from reviewbot.service.context import BacklogContext
+from reviewbot.service.backlog.context import BacklogContext
 from reviewbot.wiring import App, ContextError, build_app
 
 if TYPE_CHECKING:
-    from reviewbot.service.refresh import RefreshReport
+    from reviewbot.service.backlog.refresh import RefreshReport
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def bring_up_to_date(app: App) -> RefreshReport | None:
     """Re-derive stored mail if an upgrade asked for it, then refresh dirty series."""
     try:
         if app.reparse_needed():
-            from reviewbot.service.ingest import reparse  # parsing is not for queries
+            from reviewbot.service.backlog.ingest import reparse  # parsing is not for queries
 
             log.warning("re-deriving every stored mail after a schema upgrade (once)")
             _, report = reparse(app.store, app.raw_reader(), refresher=app.refresh)

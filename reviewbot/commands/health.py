@@ -6,7 +6,7 @@ polled successfully recently (within `[daemon] health_missed_polls` of its poll
 intervals; a long first ingest counts, every stored batch is recorded). With
 nothing configured (an idle daemon waiting for its settings), a reachable
 database is healthy. Read-only: it never migrates or writes. `GET /healthz` runs
-the same check (reviewbot.wiring_health, service.health).
+the same check (reviewbot.wiring_health, service.backlog.health).
 """
 
 from __future__ import annotations

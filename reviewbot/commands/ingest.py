@@ -28,10 +28,10 @@ from reviewbot.commands.db import (
 )
 from reviewbot.config import SourceSettings
 from reviewbot.core.policy.model import Policy, PolicySet
-from reviewbot.service.context import BacklogContext
-from reviewbot.service.ingest import IngestReport, ingest
-from reviewbot.service.parsing import ParsePool
-from reviewbot.service.refresh import RefreshReport
+from reviewbot.service.backlog.context import BacklogContext
+from reviewbot.service.backlog.ingest import IngestReport, ingest
+from reviewbot.service.backlog.parsing import ParsePool
+from reviewbot.service.backlog.refresh import RefreshReport
 from reviewbot.wiring import (
     App,
     ContextError,

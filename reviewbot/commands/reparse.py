@@ -14,7 +14,7 @@ import time
 
 from reviewbot.adapters.sql import ops
 from reviewbot.commands.db import add_wait_option, holding, open_app, run_guarded, settings
-from reviewbot.service.ingest import reparse
+from reviewbot.service.backlog.ingest import reparse
 from reviewbot.wiring import App, SourceError, build_source
 
 

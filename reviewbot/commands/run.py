@@ -18,7 +18,7 @@ from reviewbot.adapters.kernel.policy_files import PolicyStore
 from reviewbot.adapters.sql import locks
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.commands.db import CommandError, open_app, run_guarded, settings
-from reviewbot.commands.mailsetup import build_mail_loops
+from reviewbot.commands.mail.setup import build_mail_loops
 from reviewbot.config import Settings
 from reviewbot.core.maintainers.sections import MaintainersError
 from reviewbot.core.policy.model import PolicySet

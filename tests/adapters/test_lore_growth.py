@@ -33,7 +33,7 @@ from reviewbot.adapters.sources.lore import LoreError, LoreSource, message_id_of
 from reviewbot.adapters.sources.lore_schedule import LoreCursor
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.ports import Batch, RawMail, Source
-from reviewbot.service.ingest import IngestReport, ingest
+from reviewbot.service.backlog.ingest import IngestReport, ingest
 from tests.pi_server import Filing, GrowingInbox
 
 STEP = timedelta(days=4)

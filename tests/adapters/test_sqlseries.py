@@ -22,8 +22,8 @@ from reviewbot.core.maintainers.sections import parse_maintainers
 from reviewbot.core.model import Message, MessageId, MessageKind, Subject, Trailer
 from reviewbot.core.policy.model import Policy, PolicySet
 from reviewbot.ports import Parsed, RawMail
-from reviewbot.service.context import BacklogContext
-from reviewbot.service.refresh import refresh
+from reviewbot.service.backlog.context import BacklogContext
+from reviewbot.service.backlog.refresh import refresh
 from tests.sqlfixtures import BACKENDS
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)

@@ -20,7 +20,7 @@ PERSON: sa.Table = PersonRow.__table__  # type: ignore[attr-defined]
 PEOPLE_KEY = "people_version"
 # the backlog context (policies, MAINTAINERS) the stored standings were computed under
 CONTEXT_KEY = "context_stamp"
-ALIASES_KEY = "aliases_version"  # service.context.aliases_version of the stored alias map
+ALIASES_KEY = "aliases_version"  # service.backlog.context.aliases_version of the stored alias map
 
 
 def subject_key(m: Message) -> int | None:

@@ -3,7 +3,7 @@
 After syzbot's monthly report (conventions.md §3): counts first, then fixed-width
 tables (age, version, patches, reviewed patches, title) with the lore link below
 each row, a footer saying it is automatic and how to change or stop it; at most
-80 columns (URLs exempt). The service (service/digest.py) fills a DigestView
+80 columns (URLs exempt). The service (service/mail/digest.py) fills a DigestView
 from the one query API; this module only lays it out.
 """
 

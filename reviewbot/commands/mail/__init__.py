@@ -1,0 +1,1 @@
+"""Commands that write mail: digest, nag, outbox, suggest, report."""

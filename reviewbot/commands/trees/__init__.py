@@ -1,0 +1,1 @@
+"""Commands about subsystem trees: trees poll, applied, cycle, pr, debt."""

@@ -1,0 +1,1 @@
+"""Subsystem trees: applied detection, merge-window pull requests, upstream debt."""

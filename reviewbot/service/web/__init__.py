@@ -1,0 +1,1 @@
+"""What the HTTP surface serves: the JSON API, chat commands, metrics and the dashboard."""
