@@ -90,7 +90,7 @@ def ingest(corpus: Path, raw_codec: str = "zlib") -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from reviewbot.adapters.sources.epoch import EpochSource
     from reviewbot.adapters.sql import migrate as sqlmigrate
-    from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+    from reviewbot.adapters.sql.series.store import SqlSeriesStore
     from reviewbot.adapters.sql.store import SqlStore, make_engine
     from reviewbot.service.backlog.ingest import ingest as run_ingest
     from reviewbot.service.backlog.refresh import refresh
@@ -139,8 +139,8 @@ def stages(corpus: Path) -> dict[str, float]:
     from reviewbot.adapters.sources.epoch import EpochSource
     from reviewbot.adapters.sql import graph
     from reviewbot.adapters.sql import migrate as sqlmigrate
-    from reviewbot.adapters.sql.codec import encode_message, pack_raw
-    from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+    from reviewbot.adapters.sql.schema.codec import encode_message, pack_raw
+    from reviewbot.adapters.sql.series.store import SqlSeriesStore
     from reviewbot.adapters.sql.store import SqlStore, make_engine
     from reviewbot.core.mail.parse import parse_message
     from reviewbot.ports import Parsed, RawMail

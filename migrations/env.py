@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-import reviewbot.adapters.sql.backlogtables
-import reviewbot.adapters.sql.mailstate
-import reviewbot.adapters.sql.outbox
-import reviewbot.adapters.sql.pulls
-import reviewbot.adapters.sql.seriestables
-import reviewbot.adapters.sql.tables
-import reviewbot.adapters.sql.trees  # noqa: F401  (registers the tables)
+import reviewbot.adapters.sql.mail.outbox
+import reviewbot.adapters.sql.mail.state
+import reviewbot.adapters.sql.schema.backlog
+import reviewbot.adapters.sql.schema.series
+import reviewbot.adapters.sql.schema.tables
+import reviewbot.adapters.sql.trees.applied
+import reviewbot.adapters.sql.trees.pulls  # noqa: F401  (registers the tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

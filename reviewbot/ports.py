@@ -248,7 +248,7 @@ class AppliedRecord:
 
 
 class TreeStore(Protocol):
-    """Tips and matches per tree (adapters/sql/trees.py)."""
+    """Tips and matches per tree (adapters/sql/trees/applied.py)."""
 
     def tips(self, tree: str) -> dict[str, str]: ...
 
@@ -494,7 +494,7 @@ class BacklogReader(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """One stored mail and where it stands (adapters/sql/outbox.py)."""
+    """One stored mail and where it stands (adapters/sql/mail/outbox.py)."""
 
     id: int
     key: str  # str(OutboxKey): kind:scope:recipient:period
@@ -612,7 +612,7 @@ class CommandLog(Protocol):
 # -- release cycle, pull requests, upstream debt (issue 11) ------------------------------
 
 class SeriesLookup(Protocol):
-    """Tracked series as pull requests and the debt report see them (adapters/sql/lookup.py).
+    """Tracked series as pull requests and the debt report see them (adapters/sql/series/lookup.py).
 
     Every method takes a batch and answers with what it found; keys it does not
     know are left out.
@@ -703,7 +703,7 @@ class PullTree(Protocol):
 
 
 class PullStore(Protocol):
-    """Pull-request drafts and recorded debt totals (adapters/sql/pulls.py)."""
+    """Pull-request drafts and recorded debt totals (adapters/sql/trees/pulls.py)."""
 
     def save_draft(self, draft: PullDraft) -> int: ...
     def draft(self, draft_id: int) -> StoredDraft | None: ...
@@ -784,7 +784,7 @@ class CommandRecord:
 
 
 class OptOuts(Protocol):
-    """`reviewbot: stop`: no more reminders to an address (adapters/sql/mailstate.py)."""
+    """`reviewbot: stop`: no more reminders to an address (adapters/sql/mail/state.py)."""
 
     def stop(self, address: str, series_id: str | None, actor: str, at: datetime,
              via: str) -> bool:
@@ -880,7 +880,7 @@ class PollLog(Protocol):
 
 
 class WebReads(Protocol):
-    """Reads the HTTP surface needs besides BacklogReader's (adapters/sql/webreads.py)."""
+    """Reads the HTTP surface needs besides BacklogReader's (adapters/sql/series/webreads.py)."""
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from reviewbot.adapters.sql.queries import SqlBacklogReader
+from reviewbot.adapters.sql.series.queries import SqlBacklogReader
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.config import DEFAULT_LORE_BACKFILL, Settings, SourceSettings, TreeSettings
 from reviewbot.locations import packaged_policies
@@ -26,9 +26,9 @@ from reviewbot.service.backlog.context import BacklogContext
 # writes (these imports are a fifth of a `series` process' start-up).
 if TYPE_CHECKING:
     from reviewbot.adapters.sources.epoch import EpochReader
-    from reviewbot.adapters.sql.actions import SqlActions
-    from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
-    from reviewbot.adapters.sql.trees import SqlTrees
+    from reviewbot.adapters.sql.series.actions import SqlActions
+    from reviewbot.adapters.sql.series.store import SqlSeriesStore
+    from reviewbot.adapters.sql.trees.applied import SqlTrees
     from reviewbot.service.backlog.parsing import ParsePool
     from reviewbot.service.backlog.refresh import RefreshReport
 
@@ -208,19 +208,19 @@ class App:
 
     @cached_property
     def series(self) -> SqlSeriesStore:
-        from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+        from reviewbot.adapters.sql.series.store import SqlSeriesStore
 
         return SqlSeriesStore(self.engine)
 
     @cached_property
     def actions(self) -> SqlActions:
-        from reviewbot.adapters.sql.actions import SqlActions
+        from reviewbot.adapters.sql.series.actions import SqlActions
 
         return SqlActions(self.engine)
 
     @cached_property
     def trees(self) -> SqlTrees:
-        from reviewbot.adapters.sql.trees import SqlTrees
+        from reviewbot.adapters.sql.trees.applied import SqlTrees
 
         return SqlTrees(self.engine)
 
@@ -238,7 +238,7 @@ class App:
         """b4's attestation of stored postings, from the raw mail (no network), as
         `series --json` and the API show it: {message id: {result, identity, detail}}."""
         from reviewbot.adapters.b4.attest import B4Attestor
-        from reviewbot.adapters.sql.lookup import SqlSeriesLookup
+        from reviewbot.adapters.sql.series.lookup import SqlSeriesLookup
 
         raws = SqlSeriesLookup(self.engine, self.raw_reader()).raw_messages(message_ids)
         return {str(mid): {"result": a.result, "identity": a.identity, "detail": a.detail}
@@ -252,7 +252,7 @@ class App:
 def parse_pool(cpus: int | None = None) -> ParsePool | None:
     """Worker processes for parsing big ingests: every core but the one that stores and
     refreshes. None on a single core."""
-    from reviewbot.adapters.sql.codec import decode_message, encode_message
+    from reviewbot.adapters.sql.schema.codec import decode_message, encode_message
     from reviewbot.core.mail.parse import parse_message
     from reviewbot.service.backlog.parsing import ParsePool
 

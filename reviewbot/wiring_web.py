@@ -17,8 +17,8 @@ from typing import Any
 
 from reviewbot import __version__
 from reviewbot.adapters.sql.polllog import SqlPollLog
-from reviewbot.adapters.sql.pulls import SqlPulls
-from reviewbot.adapters.sql.webreads import SqlWebReads
+from reviewbot.adapters.sql.series.webreads import SqlWebReads
+from reviewbot.adapters.sql.trees.pulls import SqlPulls
 from reviewbot.adapters.web.chat import ChatOptions
 from reviewbot.adapters.web.server import WebOptions, WebServer
 from reviewbot.config import Settings

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 
 from reviewbot.adapters.kernel.maintainers_file import LazyMaintainers, MaintainersSource
 from reviewbot.adapters.kernel.policy_files import load_policies
-from reviewbot.adapters.sql import reads
-from reviewbot.adapters.sql.codec import decode_message
-from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+from reviewbot.adapters.sql.schema.codec import decode_message
+from reviewbot.adapters.sql.schema.tables import MessageRow
+from reviewbot.adapters.sql.series import reads
+from reviewbot.adapters.sql.series.store import SqlSeriesStore
 from reviewbot.adapters.sql.store import SqlStore
-from reviewbot.adapters.sql.tables import MessageRow
 from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, SeriesId
 from reviewbot.core.policy.model import Policy, PolicySet

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql import migrate as sqlmigrate
-from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+from reviewbot.adapters.sql.series.store import SqlSeriesStore
 from reviewbot.adapters.sql.store import SqlStore, make_engine
 from reviewbot.cli import main
 from reviewbot.core.mail.parse import MalformedMessage

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from reviewbot.adapters.sources.epoch import EpochSource
 from reviewbot.adapters.sources.mboxfile import MboxSource
-from reviewbot.adapters.sql.codec import decode_message
+from reviewbot.adapters.sql.schema.codec import decode_message
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.ports import RawMail
 from reviewbot.service.backlog.ingest import ingest

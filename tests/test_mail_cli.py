@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 
 from reviewbot import config
 from reviewbot.adapters.sql import migrate as sqlmigrate
-from reviewbot.adapters.sql.mailstate import SqlMailState
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.state import SqlMailState
 from reviewbot.adapters.sql.store import make_engine
 from reviewbot.cli import main
 from reviewbot.commands.mail.setup import command_env, identity

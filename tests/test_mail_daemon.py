@@ -31,7 +31,7 @@ import pytest
 
 from reviewbot import config
 from reviewbot.adapters.sql.locks import FileLocks
-from reviewbot.adapters.sql.mailstate import SqlMailState
+from reviewbot.adapters.sql.mail.state import SqlMailState
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.commands.mail.setup import build_mail_loops
 from reviewbot.core.notify.etiquette import check_message

@@ -17,7 +17,7 @@ import pytest
 
 from reviewbot.adapters.mail.dkim import DkimpyVerifier
 from reviewbot.adapters.mail.maildir import CommandMaildir
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.core.notify.ack import CommandOutcome, ack_draft
 from reviewbot.core.notify.authz import Entitled, authorize

@@ -17,7 +17,7 @@ import pytest
 
 from reviewbot.adapters.mail.smtp import SmtpMailer
 from reviewbot.adapters.sql.locks import FileLocks
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.cli import main
 from reviewbot.core.notify.message import Draft, OutgoingMail, build_message

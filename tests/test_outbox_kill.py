@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
 from reviewbot.adapters.sql.store import make_engine
 from reviewbot.core.notify.message import Draft, build_message
 from reviewbot.core.notify.outbox import OutboxKey, OutboxState

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from reviewbot.adapters.sources.epoch import EpochReader
-from reviewbot.adapters.sql.queries import SqlBacklogReader
+from reviewbot.adapters.sql.series.queries import SqlBacklogReader
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.core.mail.parse import MalformedMessage, parse_message
 from reviewbot.core.model import Message, MessageId, Series
@@ -217,7 +217,7 @@ def test_parsing_in_worker_processes_stores_the_same(
         store: SqlStore, fresh_sqlite: SqlStore, corpus_mails: list[RawMail]) -> None:
     """Batches parsed by a ParsePool's workers (after the first two) store exactly what
     parsing in-process stores: messages, quarantine, series."""
-    from reviewbot.adapters.sql.codec import decode_message, encode_message
+    from reviewbot.adapters.sql.schema.codec import decode_message, encode_message
     from reviewbot.service.backlog.parsing import ParsePool
 
     mails = corpus_mails[:1500]

@@ -17,18 +17,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import reviewbot.adapters.sql.backlogtables
-import reviewbot.adapters.sql.mailstate
-import reviewbot.adapters.sql.outbox
-import reviewbot.adapters.sql.pulls
-import reviewbot.adapters.sql.seriestables
-import reviewbot.adapters.sql.trees  # noqa: F401  (the models compared below)
 from reviewbot.adapters.sql import migrate as sqlmigrate
-from reviewbot.adapters.sql.codec import unpack_raw
-from reviewbot.adapters.sql.queries import SqlBacklogReader
-from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+from reviewbot.adapters.sql.schema.codec import unpack_raw
+from reviewbot.adapters.sql.schema.tables import MessageRow
+from reviewbot.adapters.sql.series.queries import SqlBacklogReader
+from reviewbot.adapters.sql.series.store import SqlSeriesStore
 from reviewbot.adapters.sql.store import SqlStore
-from reviewbot.adapters.sql.tables import MessageRow
 from reviewbot.core.model import (
     AppliedNotice,
     Message,

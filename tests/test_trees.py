@@ -25,9 +25,9 @@ import pytest
 
 from reviewbot.adapters.git.tree import GitTree
 from reviewbot.adapters.sql import locks
-from reviewbot.adapters.sql.queries import SqlBacklogReader
+from reviewbot.adapters.sql.series.queries import SqlBacklogReader
 from reviewbot.adapters.sql.store import SqlStore, make_engine
-from reviewbot.adapters.sql.trees import SqlTrees
+from reviewbot.adapters.sql.trees.applied import SqlTrees
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.cli import main
 from reviewbot.core.backlog.events import commit_matches

@@ -253,8 +253,8 @@ def test_merge_window_and_upstream_debt_when_configured(
     """[metrics] mainline (a kernel repository's tags) gives the merge-window gauges;
     [[metrics.debt]] serves the last `debt --record` totals under the configured name."""
     from reviewbot import config
-    from reviewbot.adapters.sql.pulls import SqlPulls
     from reviewbot.adapters.sql.store import make_engine
+    from reviewbot.adapters.sql.trees.pulls import SqlPulls
     from tests.webfix import settings_text, start_server
 
     linux = tmp_path / "linux"

@@ -11,7 +11,7 @@ import pytest
 
 from reviewbot import config
 from reviewbot.adapters.sql.polllog import SqlPollLog
-from reviewbot.adapters.sql.webreads import SqlWebReads
+from reviewbot.adapters.sql.series.webreads import SqlWebReads
 from reviewbot.cli import main
 from reviewbot.service.backlog.queries import queue
 from reviewbot.service.web.metrics import MetricsService

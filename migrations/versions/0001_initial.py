@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-26 09:01:55.001911
 
 Dates are stored as UTC (naive on SQLite, timestamptz on PostgreSQL); the
-AwareDateTime type in reviewbot/adapters/sql/tables.py returns them aware.
+AwareDateTime type in reviewbot/adapters/sql/schema/tables.py returns them aware.
 """
 
 from __future__ import annotations

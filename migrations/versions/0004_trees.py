@@ -3,7 +3,7 @@
 Revision ID: 0004
 Revises: 0003
 
-Tables of reviewbot/adapters/sql/trees.py. Dates are UTC like everywhere else
+Tables of reviewbot/adapters/sql/trees/applied.py. Dates are UTC like everywhere else
 (AwareDateTime returns them aware).
 """
 

@@ -3,7 +3,7 @@
 Revision ID: 0006
 Revises: 0005
 
-Tables of reviewbot/adapters/sql/outbox.py (issue 9).
+Tables of reviewbot/adapters/sql/mail/outbox.py (issue 9).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Revision ID: 0007
 Revises: 0006
 
-Tables of reviewbot/adapters/sql/pulls.py. Written beside the outbox's 0006;
+Tables of reviewbot/adapters/sql/trees/pulls.py. Written beside the outbox's 0006;
 whoever merges second re-chains down_revision to the other's revision.
 """
 

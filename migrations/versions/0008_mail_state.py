@@ -3,7 +3,7 @@
 Revision ID: 0008
 Revises: 0007
 
-Tables of reviewbot/adapters/sql/mailstate.py (issue 9). The review index is
+Tables of reviewbot/adapters/sql/mail/state.py (issue 9). The review index is
 written by the refresh, so every component is marked dirty here: the first
 refresh after the upgrade fills it (once; the results are otherwise unchanged).
 """

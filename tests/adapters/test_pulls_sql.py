@@ -1,4 +1,4 @@
-"""SeriesLookup and PullStore over SQL (adapters/sql/lookup.py, pulls.py), on SQLite and
+"""SeriesLookup and PullStore over SQL (adapters/sql/series/lookup.py, pulls.py), on SQLite and
 PostgreSQL, with the first 300 real corpus messages ingested through the CLI."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sources.epoch import EpochReader
-from reviewbot.adapters.sql.lookup import SqlSeriesLookup
-from reviewbot.adapters.sql.pulls import SqlPulls
+from reviewbot.adapters.sql.series.lookup import SqlSeriesLookup
 from reviewbot.adapters.sql.store import SqlStore, make_engine
+from reviewbot.adapters.sql.trees.pulls import SqlPulls
 from reviewbot.cli import main
 from reviewbot.core.applied.match import normalise_subject
 from reviewbot.core.model import MessageId, SeriesId, TrailerKind

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.sql.codec import decode_message, encode_message
-from reviewbot.adapters.sql.seriescodec import (
+from reviewbot.adapters.sql.schema.codec import decode_message, encode_message
+from reviewbot.adapters.sql.schema.seriescodec import (
     decode_series,
     decode_standing,
     encode_series,

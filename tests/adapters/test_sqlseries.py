@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql import migrate as sqlmigrate
-from reviewbot.adapters.sql import reads
-from reviewbot.adapters.sql.actions import SqlActions
-from reviewbot.adapters.sql.seriescodec import decode_standing
-from reviewbot.adapters.sql.seriesstore import SqlSeriesStore
+from reviewbot.adapters.sql.schema.seriescodec import decode_standing
+from reviewbot.adapters.sql.series import reads
+from reviewbot.adapters.sql.series.actions import SqlActions
+from reviewbot.adapters.sql.series.store import SqlSeriesStore
 from reviewbot.adapters.sql.store import SqlStore
 from reviewbot.core.backlog.events import EventKind, OverrideAction, SeriesEvent
 from reviewbot.core.maintainers.routing import RoutingIndex

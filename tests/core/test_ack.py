@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.adapters.sql.codec import decode_message, encode_message
+from reviewbot.adapters.sql.schema.codec import decode_message, encode_message
 from reviewbot.core.backlog.events import EventKind, events_from_series
 from reviewbot.core.backlog.replay import derive_state
 from reviewbot.core.backlog.turn import Turn

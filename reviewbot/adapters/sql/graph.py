@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from reviewbot.adapters.sql.locks import pg_lock_key
-from reviewbot.adapters.sql.seriestables import ComponentRow, SeriesRow, ThreadKeyRow
-from reviewbot.adapters.sql.tables import MessageRow
+from reviewbot.adapters.sql.schema.series import ComponentRow, SeriesRow, ThreadKeyRow
+from reviewbot.adapters.sql.schema.tables import MessageRow
 
 M: sa.Table = MessageRow.__table__  # type: ignore[attr-defined]
 COMP: sa.Table = ComponentRow.__table__  # type: ignore[attr-defined]

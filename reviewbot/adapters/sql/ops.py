@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from reviewbot.adapters.sql.codec import unpack_raw
-from reviewbot.adapters.sql.tables import CursorRow, QuarantineRow
+from reviewbot.adapters.sql.schema.codec import unpack_raw
+from reviewbot.adapters.sql.schema.tables import CursorRow, QuarantineRow
 
 Q: sa.Table = QuarantineRow.__table__  # type: ignore[attr-defined]
 C: sa.Table = CursorRow.__table__  # type: ignore[attr-defined]

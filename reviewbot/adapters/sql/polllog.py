@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from reviewbot.adapters.sql.rows import META, get_meta, set_meta
+from reviewbot.adapters.sql.schema.rows import META, get_meta, set_meta
 from reviewbot.ports import PollRecord
 
 _POLL = "poll:"

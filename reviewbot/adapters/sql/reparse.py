@@ -16,16 +16,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from reviewbot.adapters.sql import graph
-from reviewbot.adapters.sql.codec import CODEC_VERSION, decode_message, encode_message
-from reviewbot.adapters.sql.rows import add_person_uses, subject_key
-from reviewbot.adapters.sql.seriestables import (
+from reviewbot.adapters.sql.schema.codec import CODEC_VERSION, decode_message, encode_message
+from reviewbot.adapters.sql.schema.rows import add_person_uses, subject_key
+from reviewbot.adapters.sql.schema.series import (
     ComponentRow,
     PersonRow,
     SeriesRow,
     SeriesSectionRow,
     ThreadKeyRow,
 )
-from reviewbot.adapters.sql.tables import DuplicateRow, MessageRow, QuarantineRow
+from reviewbot.adapters.sql.schema.tables import DuplicateRow, MessageRow, QuarantineRow
 from reviewbot.core.maintainers.people import person_uses
 from reviewbot.core.model import Message, MessageKind
 from reviewbot.core.series.closure import linkage_keys

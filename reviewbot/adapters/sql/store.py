@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from reviewbot.adapters.sql import graph
-from reviewbot.adapters.sql.codec import (
+from reviewbot.adapters.sql.graph import chunks
+from reviewbot.adapters.sql.schema.codec import (
     CODEC_VERSION,
     RAW_CODECS,
     decode_message,
@@ -24,8 +25,7 @@ from reviewbot.adapters.sql.codec import (
     pack_raw,
     unpack_raw,
 )
-from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.rows import (
+from reviewbot.adapters.sql.schema.rows import (
     META,
     add_person_uses,
     get_meta,
@@ -33,7 +33,7 @@ from reviewbot.adapters.sql.rows import (
     subject_key,
     upsert,
 )
-from reviewbot.adapters.sql.tables import (
+from reviewbot.adapters.sql.schema.tables import (
     CursorRow,
     DuplicateRow,
     MessageRow,

@@ -37,7 +37,7 @@ def _chain(app: App, mid: str) -> dict[SeriesId, SeriesHistory]:
 
 def _run(args: argparse.Namespace) -> int:
     from reviewbot.adapters.b4.am import AmError, write_am
-    from reviewbot.adapters.sql.lookup import SqlSeriesLookup
+    from reviewbot.adapters.sql.series.lookup import SqlSeriesLookup
 
     app = open_app(args)
     mid = args.message_id.strip().removeprefix("<").removesuffix(">")

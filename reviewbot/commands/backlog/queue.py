@@ -135,7 +135,7 @@ def attestation_failures(app: App, q: Queue, attestor: B4Attestor | None = None
     """Listed series -> patches whose signature b4 found bad (offline: DKIM is not
     checked, patatt against the local keyring). `attestor`: tests answer DNS locally."""
     from reviewbot.adapters.b4.attest import B4Attestor
-    from reviewbot.adapters.sql.lookup import SqlSeriesLookup
+    from reviewbot.adapters.sql.series.lookup import SqlSeriesLookup
 
     lookup = SqlSeriesLookup(app.engine, app.raw_reader())
     attestor = attestor or B4Attestor()

@@ -20,8 +20,8 @@ import sys
 from datetime import UTC, datetime
 
 from reviewbot.adapters.sql import locks
-from reviewbot.adapters.sql.mailstate import SqlMailState
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.state import SqlMailState
 from reviewbot.commands.db import CommandError, open_app, run_guarded
 from reviewbot.commands.mail.setup import cycle_reader, identity, policy_file
 from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or

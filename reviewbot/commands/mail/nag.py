@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reviewbot.adapters.sql.mailstate import SqlMailState
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.state import SqlMailState
 from reviewbot.commands.db import CommandError, open_app, run_guarded
 from reviewbot.commands.mail.setup import cycle_reader, identity
 from reviewbot.commands.timeargs import NO_MAINTAINERS, add_as_of, now_or

@@ -21,7 +21,7 @@ from typing import Any
 
 from reviewbot.adapters.mail.smtp import SmtpMailer
 from reviewbot.adapters.sql import locks
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
 from reviewbot.commands.db import CommandError, open_store, run_guarded, settings
 from reviewbot.config import ConfigError, MailSettings
 from reviewbot.core.notify.outbox import OutboxState

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from reviewbot import __version__
 from reviewbot.adapters.sql import locks
-from reviewbot.adapters.sql.mailstate import SqlMailState, SqlNewMail
-from reviewbot.adapters.sql.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.outbox import SqlOutbox
+from reviewbot.adapters.sql.mail.state import SqlMailState, SqlNewMail
 from reviewbot.commands.db import CommandError
 from reviewbot.config import MailSettings, Settings
 from reviewbot.core.notify.addresses import DEFAULT_LORE

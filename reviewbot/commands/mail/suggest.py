@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from reviewbot.adapters.sql.mailstate import SqlMailState
+from reviewbot.adapters.sql.mail.state import SqlMailState
 from reviewbot.commands.db import CommandError, open_app, run_guarded, unknown_series
 from reviewbot.commands.timeargs import add_as_of, now_or
 from reviewbot.service.backlog.queries import NotYetPosted, UnknownSeries

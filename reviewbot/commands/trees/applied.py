@@ -20,7 +20,7 @@ from typing import Any
 
 from reviewbot.adapters.sql import locks
 from reviewbot.adapters.sql.polllog import SqlPollLog
-from reviewbot.adapters.sql.trees import AppliedRow, applied_rows
+from reviewbot.adapters.sql.trees.applied import AppliedRow, applied_rows
 from reviewbot.adapters.system.systemd import Notifier
 from reviewbot.commands.db import (
     CommandError,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reviewbot.adapters.git.tree import GitTreeError
-from reviewbot.adapters.sql.pulls import SqlPulls
+from reviewbot.adapters.sql.trees.pulls import SqlPulls
 from reviewbot.commands.db import CommandError, open_app, run_guarded
 from reviewbot.commands.timeargs import now_or, parse_when
 from reviewbot.commands.trees.pr import lookup, maintainers_index, open_tree, subsystem_policy

@@ -29,8 +29,8 @@ from reviewbot.adapters.git.tree import GitTreeError
 from reviewbot.adapters.kernel.maintainers_file import MaintainersSource
 from reviewbot.adapters.kernel.policy_files import load_policies
 from reviewbot.adapters.spool.files import SpoolDir
-from reviewbot.adapters.sql.lookup import SqlSeriesLookup
-from reviewbot.adapters.sql.pulls import SqlPulls
+from reviewbot.adapters.sql.series.lookup import SqlSeriesLookup
+from reviewbot.adapters.sql.trees.pulls import SqlPulls
 from reviewbot.commands.db import CommandError, open_app, run_guarded, settings
 from reviewbot.commands.timeargs import now_or, parse_when
 from reviewbot.core.maintainers.routing import RoutingIndex

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from reviewbot.adapters.sql import graph
-from reviewbot.adapters.sql.codec import decode_message
 from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.seriestables import SeriesRow
-from reviewbot.adapters.sql.tables import AwareDateTime, MessageRow
+from reviewbot.adapters.sql.schema.codec import decode_message
+from reviewbot.adapters.sql.schema.series import SeriesRow
+from reviewbot.adapters.sql.schema.tables import AwareDateTime, MessageRow
 from reviewbot.core.model import Message, MessageId, SeriesId
 from reviewbot.ports import AppliedRecord
 

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from reviewbot.adapters.sql.codec import deflate, inflate
+from reviewbot.adapters.sql.schema.codec import deflate, inflate
 from reviewbot.core.backlog.standing import Standing
 from reviewbot.core.backlog.turn import State, Turn
 from reviewbot.core.model import MessageId, Series, SeriesId, SeriesPatch, Trailer, TrailerKind

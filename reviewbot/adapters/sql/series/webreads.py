@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.outbox import OutboxRow
-from reviewbot.adapters.sql.queries import SEC, SUB, M, S
-from reviewbot.adapters.sql.seriescodec import decode_series
-from reviewbot.adapters.sql.seriestables import from_micros
+from reviewbot.adapters.sql.mail.outbox import OutboxRow
+from reviewbot.adapters.sql.schema.series import from_micros
+from reviewbot.adapters.sql.schema.seriescodec import decode_series
+from reviewbot.adapters.sql.series.queries import SEC, SUB, M, S
 from reviewbot.core.maintainers.subsystems import SubsystemRoute
 from reviewbot.core.model import Series, SeriesId
 

@@ -15,24 +15,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from reviewbot.adapters.sql import reads
-from reviewbot.adapters.sql.backlogtables import PersonAliasRow
 from reviewbot.adapters.sql.graph import COMP, chunks
-from reviewbot.adapters.sql.rows import ALIASES_KEY, CONTEXT_KEY, PEOPLE_KEY, get_meta
-from reviewbot.adapters.sql.seriescodec import decode_series, decode_standing
-from reviewbot.adapters.sql.seriestables import (
+from reviewbot.adapters.sql.schema.backlog import PersonAliasRow
+from reviewbot.adapters.sql.schema.rows import ALIASES_KEY, CONTEXT_KEY, PEOPLE_KEY, get_meta
+from reviewbot.adapters.sql.schema.series import (
     SeriesRow,
     SeriesSectionRow,
     SubsystemRow,
     from_micros,
     micros,
 )
-from reviewbot.adapters.sql.tables import (
+from reviewbot.adapters.sql.schema.seriescodec import decode_series, decode_standing
+from reviewbot.adapters.sql.schema.tables import (
     CursorRow,
     DuplicateRow,
     MessageRow,
     QuarantineRow,
 )
+from reviewbot.adapters.sql.series import reads
 from reviewbot.core.backlog.standing import Standing
 from reviewbot.core.maintainers.people import aliases_version
 from reviewbot.core.model import MessageId, Series, SeriesId

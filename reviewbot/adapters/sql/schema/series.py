@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from reviewbot.adapters.sql.tables import AwareDateTime
+from reviewbot.adapters.sql.schema.tables import AwareDateTime
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

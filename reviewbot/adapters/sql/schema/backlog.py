@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from reviewbot.adapters.sql.tables import AwareDateTime
+from reviewbot.adapters.sql.schema.tables import AwareDateTime
 
 
 class SeriesActionRow(SQLModel, table=True):

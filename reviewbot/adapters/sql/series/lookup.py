@@ -18,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from reviewbot.adapters.sql.codec import decode_message, unpack_raw
-from reviewbot.adapters.sql.seriescodec import decode_series
-from reviewbot.adapters.sql.seriestables import SeriesRow, ThreadKeyRow
-from reviewbot.adapters.sql.tables import MessageRow
-from reviewbot.adapters.sql.trees import APPLIED
+from reviewbot.adapters.sql.schema.codec import decode_message, unpack_raw
+from reviewbot.adapters.sql.schema.series import SeriesRow, ThreadKeyRow
+from reviewbot.adapters.sql.schema.seriescodec import decode_series
+from reviewbot.adapters.sql.schema.tables import MessageRow
+from reviewbot.adapters.sql.trees.applied import APPLIED
 from reviewbot.core.applied.match import normalise_subject, subject_hash
 from reviewbot.core.model import Message, MessageId, Series, SeriesId, TrailerKind
 from reviewbot.core.pulls.model import AppliedCommit, Posting, PullMerged, Review, SeriesSummary

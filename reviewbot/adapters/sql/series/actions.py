@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reviewbot.adapters.sql import graph
-from reviewbot.adapters.sql.backlogtables import SeriesActionRow
-from reviewbot.adapters.sql.seriestables import SeriesRow
+from reviewbot.adapters.sql.schema.backlog import SeriesActionRow
+from reviewbot.adapters.sql.schema.series import SeriesRow
 from reviewbot.core.backlog.events import SeriesEvent
 
 A: sa.Table = SeriesActionRow.__table__  # type: ignore[attr-defined]

@@ -24,10 +24,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
-from reviewbot.adapters.sql.codec import unpack_raw
 from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.rows import get_meta, set_meta
-from reviewbot.adapters.sql.tables import AwareDateTime, MessageRow
+from reviewbot.adapters.sql.schema.codec import unpack_raw
+from reviewbot.adapters.sql.schema.rows import get_meta, set_meta
+from reviewbot.adapters.sql.schema.tables import AwareDateTime, MessageRow
 from reviewbot.core.backlog.suggest import PastReview
 from reviewbot.core.model import SeriesId, TrailerKind
 from reviewbot.ports import CommandRecord, DigestCounts, RawMail, SeriesRecord

@@ -14,18 +14,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from reviewbot.adapters.sql import graph, mailstate, reads
-from reviewbot.adapters.sql.backlogtables import PersonAliasRow, SeriesActionRow
-from reviewbot.adapters.sql.codec import decode_message
+from reviewbot.adapters.sql import graph
 from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.rows import ALIASES_KEY, CONTEXT_KEY, PEOPLE_KEY, get_meta, set_meta
-from reviewbot.adapters.sql.seriescodec import (
-    decode_series,
-    decode_standing,
-    encode_series,
-    encode_standing,
+from reviewbot.adapters.sql.mail import state as mailstate
+from reviewbot.adapters.sql.schema.backlog import PersonAliasRow, SeriesActionRow
+from reviewbot.adapters.sql.schema.codec import decode_message
+from reviewbot.adapters.sql.schema.rows import (
+    ALIASES_KEY,
+    CONTEXT_KEY,
+    PEOPLE_KEY,
+    get_meta,
+    set_meta,
 )
-from reviewbot.adapters.sql.seriestables import (
+from reviewbot.adapters.sql.schema.series import (
     ComponentRow,
     PersonRow,
     SeriesRow,
@@ -33,7 +34,14 @@ from reviewbot.adapters.sql.seriestables import (
     SubsystemRow,
     micros,
 )
-from reviewbot.adapters.sql.tables import MessageRow
+from reviewbot.adapters.sql.schema.seriescodec import (
+    decode_series,
+    decode_standing,
+    encode_series,
+    encode_standing,
+)
+from reviewbot.adapters.sql.schema.tables import MessageRow
+from reviewbot.adapters.sql.series import reads
 from reviewbot.core.backlog.events import PatchCommit, SeriesEvent
 from reviewbot.core.maintainers.sections import Section
 from reviewbot.core.maintainers.subsystems import SeriesRouting, list_address

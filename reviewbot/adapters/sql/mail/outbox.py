@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
-from reviewbot.adapters.sql.tables import AwareDateTime
+from reviewbot.adapters.sql.schema.tables import AwareDateTime
 from reviewbot.core.notify.message import OutgoingMail
 from reviewbot.core.notify.outbox import OutboxState
 from reviewbot.ports import OutboxEntry

@@ -13,12 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from reviewbot.adapters.sql.backlogtables import SeriesActionRow
-from reviewbot.adapters.sql.codec import decode_message
 from reviewbot.adapters.sql.graph import chunks
-from reviewbot.adapters.sql.seriestables import SeriesRow, SubsystemRow
-from reviewbot.adapters.sql.tables import MessageRow
-from reviewbot.adapters.sql.trees import APPLIED
+from reviewbot.adapters.sql.schema.backlog import SeriesActionRow
+from reviewbot.adapters.sql.schema.codec import decode_message
+from reviewbot.adapters.sql.schema.series import SeriesRow, SubsystemRow
+from reviewbot.adapters.sql.schema.tables import MessageRow
+from reviewbot.adapters.sql.trees.applied import APPLIED
 from reviewbot.core.backlog.events import EventKind, OverrideAction, PatchCommit, SeriesEvent
 from reviewbot.core.maintainers.subsystems import SeriesRouting, SubsystemRoute
 from reviewbot.core.model import Message, MessageId, SeriesId

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from reviewbot.adapters.sql.seriestables import PersonRow
-from reviewbot.adapters.sql.tables import MetaRow
+from reviewbot.adapters.sql.schema.series import PersonRow
+from reviewbot.adapters.sql.schema.tables import MetaRow
 from reviewbot.core.applied.match import subject_hash
 from reviewbot.core.model import Message, MessageKind
 

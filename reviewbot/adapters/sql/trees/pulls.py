@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from reviewbot.adapters.sql.tables import AwareDateTime
+from reviewbot.adapters.sql.schema.tables import AwareDateTime
 from reviewbot.core.pulls.model import (
     Check,
     CheckResult,

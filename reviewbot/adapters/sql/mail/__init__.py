@@ -1,0 +1,1 @@
+"""Mail state in SQL: the outbox and what mail to people needs remembered."""

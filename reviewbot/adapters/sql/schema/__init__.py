@@ -1,0 +1,1 @@
+"""The tables (SQLModel classes) and how rows encode the core's values."""

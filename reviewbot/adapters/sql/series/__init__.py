@@ -1,0 +1,1 @@
+"""Stored series: the refresh's writes and every query's reads."""

@@ -1,0 +1,1 @@
+"""Subsystem trees in SQL: applied commits and pull-request drafts."""
