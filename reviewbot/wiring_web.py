@@ -125,11 +125,13 @@ def build_web(app: App, conf: Settings, env: Mapping[str, str],
     cycle = CycleCache(_mainline(conf, env))
     lore = conf.http.lore if conf.mail is None or conf.http.lore != "https://lore.kernel.org" \
         else conf.mail.lore
-    api = Api(app.reader, app.actions, app.ctx, reads, app.refresh, lore=lore, attest=app.attest,
-              page_size=conf.http.page_size, max_page_size=conf.http.max_page_size)
+    # The web services read app.ctx when asked: a reload (SIGHUP) replaces it.
+    api = Api(app.reader, app.actions, lambda: app.ctx, reads, app.refresh, lore=lore,
+              attest=app.attest, page_size=conf.http.page_size,
+              max_page_size=conf.http.max_page_size)
     names = metrics_subsystems(app, conf, reads)
     meter = MetricsService(
-        app.reader, app.ctx, reads, polls, names,
+        app.reader, lambda: app.ctx, reads, polls, names,
         sources=[(s.list_name, s.kind) for s in conf.sources], cycle=cycle,
         pulls=SqlPulls(app.engine),
         debt=[DebtSource(d.name, d.tree, d.branch) for d in conf.metrics.debt],

@@ -3,6 +3,7 @@ backends, SQLite and PostgreSQL, over the corpus' first 300 mails."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,9 +14,12 @@ from reviewbot import config
 from reviewbot.adapters.sql.polllog import SqlPollLog
 from reviewbot.adapters.sql.series.webreads import SqlWebReads
 from reviewbot.cli import main
+from reviewbot.core.web.model import WebError
 from reviewbot.service.backlog.queries import queue
+from reviewbot.service.web.backend import WebService
 from reviewbot.service.web.metrics import MetricsService
 from reviewbot.wiring import build_app
+from reviewbot.wiring_web import build_web
 from tests.sqlfixtures import BACKENDS
 from tests.webfix import POLICIES
 
@@ -60,7 +64,7 @@ def test_reads_and_snapshot(db_url: str, small_epoch: Path, kernel_maintainers: 
     assert (r.kind, r.polls, r.errors, r.last_success, r.last_error) == (
         "epoch", 2, 1, NOW, "boom")
 
-    meter = MetricsService(app.reader, app.ctx, reads, polls, lambda: [IB.lower()],
+    meter = MetricsService(app.reader, lambda: app.ctx, reads, polls, lambda: [IB.lower()],
                            sources=[("linux-rdma", "epoch")])
     snap = meter.snapshot(NOW)
     q = queue(app.reader, app.ctx, NOW, IB)
@@ -74,3 +78,26 @@ def test_reads_and_snapshot(db_url: str, small_epoch: Path, kernel_maintainers: 
     polled = {s.labels: s.value for s in snap.family("reviewbot_source_polls").samples}
     assert polled == {("linux-rdma", "epoch"): 2.0}
     app.engine.dispose()
+
+
+def test_the_http_surface_answers_with_the_context_a_reload_installed(
+        db_url: str, small_epoch: Path, kernel_maintainers: Path, tmp_path: Path) -> None:
+    """SIGHUP replaces app.ctx (reload's apply, a policy edit): the API and the metrics
+    built before it read the new one, not the one they were built with. Here the new
+    settings name no MAINTAINERS, so subsystem queues become a clear 404."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'database = "{db_url}"\nmaintainers = "{kernel_maintainers}"\n'
+                   f'[policy]\ndir = "{POLICIES}"\n')
+    assert main(["--config", str(cfg), "ingest", "--epoch", str(small_epoch),
+                 "--list", "linux-rdma"]) == 0
+    conf = config.load(str(cfg), {})
+    app = build_app(conf, db_url, os.environ)
+    backend = build_web(app, conf, os.environ).backend
+    assert isinstance(backend, WebService)
+    before = backend.api.backlog(IB, NOW)
+    assert before.subsystem == IB and before.stats is not None
+    app.ctx = dataclasses.replace(app.ctx, maintainers=None)
+    with pytest.raises(WebError) as refused:
+        backend.api.backlog(IB, NOW)
+    assert refused.value.status == 404 and "no MAINTAINERS" in str(refused.value)
+    assert backend.meter.ctx() is app.ctx

@@ -59,7 +59,7 @@ def cycle_reader(args: argparse.Namespace) -> Callable[[], list[tuple[str, datet
 
 
 def command_env(app: App, state: SqlMailState, outbox: SqlOutbox) -> CommandEnv:
-    return CommandEnv(app.reader, app.actions, app.ctx, outbox, state, state,
+    return CommandEnv(app.reader, app.actions, lambda: app.ctx, outbox, state, state,
                       refresh=app.refresh)
 
 

@@ -46,7 +46,7 @@ class CommandEnv:
 
     reader: BacklogReader
     actions: ActionStore
-    ctx: BacklogContext
+    ctx: Callable[[], BacklogContext]  # the current one: a reload (SIGHUP) replaces it
     outbox: OutboxStore
     optouts: OptOuts
     journal: CommandJournal
@@ -87,7 +87,7 @@ def run_command(cmd: EmailCommand, mail: CommandMail, env: CommandEnv,
         return CommandOutcome(cmd.line, False, "which series? Name it (a Message-ID or lore "
                               "link), or reply to a reminder about it"), None
     try:
-        done = act.perform(env.reader, env.actions, env.ctx, _request(cmd, sid), now)
+        done = act.perform(env.reader, env.actions, env.ctx(), _request(cmd, sid), now)
     except act.NotAllowed as exc:
         return CommandOutcome(cmd.line, False, str(exc)), sid
     except (manual.ActionRefused, UnknownSeries) as exc:

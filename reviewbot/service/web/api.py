@@ -112,7 +112,7 @@ def _flag(params: Mapping[str, str], key: str) -> bool:
 class Api:
     reader: BacklogReader
     actions: ActionStore
-    ctx: BacklogContext
+    ctx: Callable[[], BacklogContext]  # the current one: a reload (SIGHUP) replaces it
     reads: WebReads
     refresh: Callable[[], object]
     lore: str = "https://lore.kernel.org"
@@ -136,11 +136,12 @@ class Api:
         return page(params, self.page_size, self.max_page_size)
 
     def backlog(self, name: str | None, now: datetime) -> Queue:
-        if name is not None and self.ctx.maintainers is None:
+        ctx = self.ctx()
+        if name is not None and ctx.maintainers is None:
             raise WebError(404, "no MAINTAINERS configured: series are not routed to "
                                 "subsystems")
         try:
-            return queue(self.reader, self.ctx, now, name)
+            return queue(self.reader, ctx, now, name)
         except UnknownSubsystem:
             raise WebError(404, f"no MAINTAINERS section or list is called {name!r}") from None
 
@@ -225,7 +226,7 @@ class Api:
         at = when(params, now)
         mid = message_id.strip().removeprefix("<").removesuffix(">")
         try:
-            v = series_view(self.reader, self.ctx, mid, at)
+            v = series_view(self.reader, self.ctx(), mid, at)
         except UnknownSeries as exc:
             raise WebError(404, f"<{mid}> is stored but belongs to no series"
                            if exc.args[1] == "in no series" else f"unknown message <{mid}>"
@@ -283,7 +284,7 @@ class Api:
         """A write by the token's identity: claim, release, snooze, assign, state."""
         req = _request(identity, verb, message_id, body)
         try:
-            done = act.perform(self.reader, self.actions, self.ctx, req, now)
+            done = act.perform(self.reader, self.actions, self.ctx(), req, now)
         except UnknownSeries:
             raise WebError(404, f"unknown series <{req.series}>") from None
         except act.NotAllowed as exc:

@@ -70,7 +70,7 @@ class ChatService:
             return self._act(c, identity, now)
         if c.verb == "series":
             assert c.series is not None
-            v = series_view(self.api.reader, self.api.ctx, c.series, now)
+            v = series_view(self.api.reader, self.api.ctx(), c.series, now)
             st = v.status
             who = f" ({', '.join(st.waiting_on)})" if st.waiting_on else ""
             return ChatReply(
@@ -84,7 +84,7 @@ class ChatService:
                  self.api.link(v.series.series_id)))
         if c.verb == "suggest":
             assert c.series is not None
-            _, title, pick, _ = manual.suggest(self.api.reader, self.api.ctx, c.series, now)
+            _, title, pick, _ = manual.suggest(self.api.reader, self.api.ctx(), c.series, now)
             if not pick.reviewers:
                 return ChatReply(f"Nobody to suggest for {title}: {pick.reason}")
             return ChatReply(f"Suggested for {title}: {', '.join(pick.reviewers)}",
@@ -131,7 +131,7 @@ class ChatService:
         assert c.series is not None
         req = act.Request(c.verb, c.series, identity, duration=c.duration, person=c.person,
                           line=f"/{c.verb} {c.series} (chat)")
-        done = act.perform(self.api.reader, self.api.actions, self.api.ctx, req, now)
+        done = act.perform(self.api.reader, self.api.actions, self.api.ctx(), req, now)
         self.api.refresh()
         self.api.forget()
         log.info("chat: %s by %s on <%s>", c.verb, identity, done.series_id)

@@ -50,7 +50,7 @@ class DebtSource:
 @dataclass
 class MetricsService:
     reader: BacklogReader
-    ctx: BacklogContext
+    ctx: Callable[[], BacklogContext]  # the current one: a reload (SIGHUP) replaces it
     reads: WebReads
     polls: PollLog
     subsystems: Callable[[], Sequence[str]]  # configured section names (label values)
@@ -74,9 +74,10 @@ class MetricsService:
     def snapshot(self, now: datetime, clock: Callable[[], float] = lambda: 0.0
                  ) -> MetricsSnapshot:
         started = clock()
-        names = self.resolved() if self.ctx.maintainers is not None else []
+        ctx = self.ctx()
+        names = self.resolved() if ctx.maintainers is not None else []
         figures = self.reader.series_figures(None, now)
-        status = statuses(self.reader, self.ctx, figures, now)
+        status = statuses(self.reader, ctx, figures, now)
         members = self.reads.section_members(names)
         backlog: list[Sample] = []
         ages: list[Sample] = []
