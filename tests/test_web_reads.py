@@ -18,7 +18,7 @@ from reviewbot.core.web.model import WebError
 from reviewbot.service.backlog.queries import queue
 from reviewbot.service.web.backend import WebService
 from reviewbot.service.web.metrics import MetricsService
-from reviewbot.wiring import build_app
+from reviewbot.wiring import App, build_app
 from reviewbot.wiring_web import build_web
 from tests.sqlfixtures import BACKENDS
 from tests.webfix import POLICIES
@@ -28,15 +28,21 @@ IB = "INFINIBAND SUBSYSTEM"
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
 
-def test_reads_and_snapshot(db_url: str, small_epoch: Path, kernel_maintainers: Path,
-                            tmp_path: Path) -> None:
+def ingested(db_url: str, epoch: Path, maintainers: Path, tmp_path: Path
+             ) -> tuple[config.Settings, App]:
+    """The small epoch ingested with the CLI; the settings and the App over it."""
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'database = "{db_url}"\nmaintainers = "{kernel_maintainers}"\n'
+    cfg.write_text(f'database = "{db_url}"\nmaintainers = "{maintainers}"\n'
                    f'[policy]\ndir = "{POLICIES}"\n')
-    assert main(["--config", str(cfg), "ingest", "--epoch", str(small_epoch),
+    assert main(["--config", str(cfg), "ingest", "--epoch", str(epoch),
                  "--list", "linux-rdma"]) == 0
     conf = config.load(str(cfg), {})
-    app = build_app(conf, db_url, os.environ)
+    return conf, build_app(conf, db_url, os.environ)
+
+
+def test_reads_and_snapshot(db_url: str, small_epoch: Path, kernel_maintainers: Path,
+                            tmp_path: Path) -> None:
+    _, app = ingested(db_url, small_epoch, kernel_maintainers, tmp_path)
     reads, polls = SqlWebReads(app.engine), SqlPollLog(app.engine)
     reads.ping()
     members = reads.section_members([IB, "NO SUCH SECTION"])
@@ -85,13 +91,7 @@ def test_the_http_surface_answers_with_the_context_a_reload_installed(
     """SIGHUP replaces app.ctx (reload's apply, a policy edit): the API and the metrics
     built before it read the new one, not the one they were built with. Here the new
     settings name no MAINTAINERS, so subsystem queues become a clear 404."""
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'database = "{db_url}"\nmaintainers = "{kernel_maintainers}"\n'
-                   f'[policy]\ndir = "{POLICIES}"\n')
-    assert main(["--config", str(cfg), "ingest", "--epoch", str(small_epoch),
-                 "--list", "linux-rdma"]) == 0
-    conf = config.load(str(cfg), {})
-    app = build_app(conf, db_url, os.environ)
+    conf, app = ingested(db_url, small_epoch, kernel_maintainers, tmp_path)
     backend = build_web(app, conf, os.environ).backend
     assert isinstance(backend, WebService)
     before = backend.api.backlog(IB, NOW)
