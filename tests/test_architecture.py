@@ -189,3 +189,16 @@ def test_every_protocol_lives_in_ports() -> None:
                 bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
                          for b in node.bases}
                 assert "Protocol" not in bases, f"{_ids(path)}: Protocol {node.name} outside ports"
+
+
+def _folders() -> list[Path]:
+    return sorted(d for d in PKG.rglob("*") if d.is_dir() and (d / "__init__.py").exists()
+                  and not d.is_symlink() and "__pycache__" not in d.parts)
+
+
+@pytest.mark.parametrize("folder", _folders(), ids=lambda d: str(d.relative_to(REPO_ROOT)))
+def test_a_folder_holds_a_dozen_modules_at_most(folder: Path) -> None:
+    """Past about a dozen modules a folder is grouped into sub-packages by noun (as
+    service/, commands/ and adapters/sql/ are)."""
+    modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+    assert len(modules) <= 12, f"{len(modules)} modules: group them by noun"
