@@ -129,32 +129,34 @@ _OWN_RSS = ("import resource, sys\nfrom reviewbot.cli import main\nrc = main(sys
 def own_rss(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float, float, str]:
     """Run reviewbot with `argv`: (wall s, its own peak RSS MB, the process tree's peak
     RSS MB, stdout)."""
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _OWN_RSS, *argv], env=env,
-                          capture_output=True, check=False)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed: {proc.stderr.decode(errors='replace')}")
-    own = re.search(rb"own-peak-kb=(\d+)", proc.stderr)
+    wall, _, out, err = _run([sys.executable, "-c", _OWN_RSS, *argv], env)
+    own = re.search(rb"own-peak-kb=(\d+)", err)
     assert own is not None
     tree = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, int(own[1]) / 1024, tree / 1024, proc.stdout.decode(errors="replace")
+    return wall, int(own[1]) / 1024, tree / 1024, out
 
 
 def child(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Run a process; (wall seconds, its own peak RSS in MB, stdout)."""
+    wall, rss, out, _ = _run(argv, env)
+    return wall, rss, out
+
+
+def _run(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float, str, bytes]:
+    """Run a process to its end; (wall seconds, peak RSS in MB as wait4 reports it,
+    stdout, stderr). Raises with its stderr if it failed."""
     started = time.perf_counter()
     proc = subprocess.Popen(list(argv), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
+    out = proc.stdout.read()  # not communicate(): it would reap the process before wait4
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {err.decode(errors='replace')[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, out.decode(errors="replace")
+    return wall, usage.ru_maxrss / 1024, out.decode(errors="replace"), err
 
 
 def baseline(git_dir: Path) -> float:
